@@ -1,0 +1,2 @@
+export { cpuBackend } from "./backend.js";
+export { gemm } from "./matmul.js";

@@ -1,0 +1,13 @@
+export * from "./backend.js";
+export * from "./creation.js";
+export * from "./dtype.js";
+export * from "./errors.js";
+export { formatTensor, printOptions, setPrintOptions } from "./format.js";
+export { type GradRecorder, gradState, installGradRecorder, isGradEnabled } from "./grad-hooks.js";
+export * from "./random.js";
+export { keep, tidy } from "./scope.js";
+export { broadcastShapes, contiguousStrides, numel } from "./shape.js";
+export { Storage } from "./storage.js";
+export { type BasicIndex, type NestedArray, type Slice, Tensor, type ToOptions, record, slice } from "./tensor.js";
+export { type Scalar, type TensorLike, binaryOp, reduceOp, unaryOp, whereOp } from "./ops/dispatch.js";
+export * from "./ops/arithmetic.js";

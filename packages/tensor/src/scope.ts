@@ -1,0 +1,57 @@
+/**
+ * Scopes free temporaries deterministically: tidy(fn) disposes every tensor created inside fn
+ * except those it returns (or passes to keep()). Garbage collection remains the backstop on the
+ * CPU; on devices with unmanaged memory (GPU textures) scopes or dispose() are the plan.
+ */
+export interface Disposable {
+  dispose(): void;
+  readonly isDisposed: boolean;
+}
+
+const stack: Set<Disposable>[] = [];
+const kept = new WeakSet<Disposable>();
+
+/** Called by every new tensor. */
+export function trackInScope(t: Disposable): void {
+  stack[stack.length - 1]?.add(t);
+}
+
+/** Exempts a tensor from disposal by the scopes it was created in. */
+export function keep<T extends Disposable>(t: T): T {
+  kept.add(t);
+  for (const s of stack) s.delete(t);
+  return t;
+}
+
+function collect(value: unknown, out: Set<Disposable>, depth = 0): void {
+  if (value === null || typeof value !== "object" || depth > 4) return;
+  if (typeof (value as Disposable).dispose === "function" && "isDisposed" in (value as object)) {
+    out.add(value as Disposable);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collect(v, out, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, depth + 1);
+}
+
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Disposable>();
+  stack.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    stack.pop();
+    for (const t of scope) if (!kept.has(t) && !t.isDisposed) t.dispose();
+    throw e;
+  }
+  stack.pop();
+  if (result instanceof Promise) throw new Error("tidy: the function must not be async (tensors would be freed while in use)");
+  const survivors = new Set<Disposable>();
+  collect(result, survivors);
+  const parent = stack[stack.length - 1];
+  for (const t of scope) {
+    if (survivors.has(t)) parent?.add(t);
+    else if (!kept.has(t) && !t.isDisposed) t.dispose();
+  }
+  return result;
+}
