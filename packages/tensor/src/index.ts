@@ -9,5 +9,27 @@ export { keep, tidy } from "./scope.js";
 export { broadcastShapes, contiguousStrides, numel } from "./shape.js";
 export { Storage } from "./storage.js";
 export { type BasicIndex, type NestedArray, type Slice, Tensor, type ToOptions, record, slice } from "./tensor.js";
-export { type Scalar, type TensorLike, binaryOp, reduceOp, unaryOp, whereOp } from "./ops/dispatch.js";
+export {
+  type Scalar,
+  type TensorLike,
+  argReduceOp,
+  binaryOp,
+  gatherOp,
+  matmulOp,
+  reduceOp,
+  scanOp,
+  scatterOp,
+  sortIndices,
+  unaryOp,
+  whereOp,
+  writeInPlace,
+} from "./ops/dispatch.js";
 export * from "./ops/arithmetic.js";
+export * from "./ops/math.js";
+export * from "./ops/compare.js";
+export * from "./ops/reduce.js";
+export * from "./ops/sort.js";
+export * from "./ops/linalg.js";
+export * from "./ops/shape.js";
+export * from "./ops/indexing.js";
+export * from "./ops/inplace.js";

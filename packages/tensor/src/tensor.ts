@@ -2,6 +2,7 @@ import { type Backend, type StridedRef, getBackend } from "./backend.js";
 import { type DType, type HostArray, isDType, isFloating } from "./dtype.js";
 import { ArgumentError, DLError, DTypeError, IndexError, ShapeError, fmtShape } from "./errors.js";
 import { formatTensor } from "./format.js";
+import { writeInPlace } from "./ops/dispatch.js";
 import { gradState } from "./grad-hooks.js";
 import { trackInScope } from "./scope.js";
 import {
@@ -329,6 +330,25 @@ export class Tensor {
       }
     }
     return t;
+  }
+
+  // ---- in-place writes (validated before any element changes) ----
+
+  /** Fills with zeros. */
+  zero_(): this {
+    writeInPlace("zero_", this, 0);
+    return this;
+  }
+
+  fill_(value: number | boolean): this {
+    writeInPlace("fill_", this, value);
+    return this;
+  }
+
+  /** Copies src (broadcast to this shape; any dtype or device) into this tensor. */
+  copy_(src: Tensor): this {
+    writeInPlace("copy_", this, src, true);
+    return this;
   }
 
   // ---- autograd ----

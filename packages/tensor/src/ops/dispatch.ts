@@ -1,7 +1,18 @@
-import { type Backend, type BinaryOp, type ReduceOp, type UnaryOp, getBackend, getDefaultDevice } from "../backend.js";
-import { type DType, resultType } from "../dtype.js";
-import { DeviceError, fmtShape } from "../errors.js";
-import { broadcastShapes, broadcastStrides, normalizeDims } from "../shape.js";
+import {
+  type ArgReduceOp,
+  type Backend,
+  type BinaryOp,
+  type ReduceOp,
+  type ScanOp,
+  type ScatterReduce,
+  type UnaryOp,
+  getBackend,
+  getDefaultDevice,
+} from "../backend.js";
+import { type DType, canCast, resultType } from "../dtype.js";
+import { DLError, DTypeError, DeviceError, ShapeError, fmtShape } from "../errors.js";
+import { gradState } from "../grad-hooks.js";
+import { broadcastShapes, broadcastStrides, normalizeDim, normalizeDims, shapesEqual } from "../shape.js";
 import { Tensor, record } from "../tensor.js";
 
 /**
@@ -98,4 +109,77 @@ export function reduceOp(op: ReduceOp, x: Tensor, dims: readonly number[] | unde
   return out;
 }
 
-export { fmtShape };
+
+/** Index of max/min along dim (int64), keepdim as PyTorch. */
+export function argReduceOp(op: ArgReduceOp, x: Tensor, dim: number, keepdim: boolean): Tensor {
+  x._assertLive(op);
+  const d = normalizeDim(op, dim, x.ndim);
+  const kept = x.shape.map((s, i) => (i === d ? 1 : s));
+  const out = wrapResult(x.backend, x.device, x.backend.argReduce(op, x.ref, d), "int64", kept);
+  return keepdim ? out : out.view(x.shape.filter((_, i) => i !== d));
+}
+
+/** Inclusive scan along dim; `indices` for cummax/cummin. */
+export function scanOp(op: ScanOp, x: Tensor, dim: number, dtype: DType = x.dtype): { values: Tensor; indices?: Tensor } {
+  x._assertLive(op);
+  const d = normalizeDim(op, dim, x.ndim);
+  const r = x.backend.scan(op, x.ref, d, dtype);
+  const values = record(op, [x], wrapResult(x.backend, x.device, r.values, dtype, x.shape), { dim: d });
+  const indices = r.indices === undefined ? undefined : wrapResult(x.backend, x.device, r.indices, "int64", x.shape);
+  return { values, indices };
+}
+
+/** Sort indices along dim (values are obtained differentiably with gatherOp). */
+export function sortIndices(x: Tensor, dim: number, descending: boolean): Tensor {
+  x._assertLive("sort");
+  const d = normalizeDim("sort", dim, x.ndim);
+  const r = x.backend.sort(x.ref, d, descending);
+  x.backend.dispose(r.values);
+  return wrapResult(x.backend, x.device, r.indices, "int64", x.shape);
+}
+
+/** torch.gather primitive (index int64/int32, same ndim as x). */
+export function gatherOp(x: Tensor, dim: number, index: Tensor): Tensor {
+  commonDevice("gather", [x, index]);
+  const d = normalizeDim("gather", dim, x.ndim);
+  const out = wrapResult(x.backend, x.device, x.backend.gather(x.ref, d, index.ref), x.dtype, index.shape);
+  return record("gather", [x], out, { dim: d, index });
+}
+
+/** Scatter primitive: a copy of base with src combined in at index along dim. */
+export function scatterOp(base: Tensor, dim: number, index: Tensor, src: Tensor, reduce: ScatterReduce): Tensor {
+  commonDevice("scatter", [base, index, src]);
+  const d = normalizeDim("scatter", dim, base.ndim);
+  const data = base.backend.scatter(base.ref, d, index.ref, src.ref, reduce);
+  return record("scatter", [base, src], wrapResult(base.backend, base.device, data, base.dtype, base.shape), { dim: d, index, reduce });
+}
+
+/** Batched matmul primitive on 3-D operands [B,M,K] x [B,K,N] (batch dims may be stride-0 broadcast). */
+export function matmulOp(a: Tensor, b: Tensor, dtype: DType): Tensor {
+  const shape = [a.shape[0] as number, a.shape[1] as number, b.shape[2] as number];
+  const data = a.backend.matmul(a.ref, b.ref, dtype);
+  return record("matmul", [a, b], wrapResult(a.backend, a.device, data, dtype, shape));
+}
+
+/**
+ * Writes `value` into x in place (x.copy_(value) semantics: broadcast to x's shape, cast to x's
+ * dtype). Validates everything before writing; bumps the storage version for autograd.
+ */
+export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast = false): Tensor {
+  if (gradState.enabled && x.requiresGrad && x.isLeaf) {
+    throw new DLError(op, "a leaf tensor that requires grad is being used in an in-place operation");
+  }
+  let [v] = wrap(op, [value], x.dtype) as [Tensor];
+  if (anyCast && v.device !== x.device) v = v.to(x.device);
+  commonDevice(op, [x, v]);
+  const shape = broadcastShapes(op, x.shape, v.shape);
+  if (!shapesEqual(shape, x.shape)) {
+    throw new ShapeError(op, `output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(shape)}`);
+  }
+  if (!anyCast && !canCast(v.dtype, x.dtype)) {
+    throw new DTypeError(op, `result type ${v.dtype} can't be cast to the desired output type ${x.dtype}`);
+  }
+  x.backend.write(x.ref, broadcastRef(v, x.shape));
+  x._storage.version++;
+  return x;
+}

@@ -1,0 +1,2 @@
+// Ops in this file are being written; see docs/architecture.md.
+export {};
