@@ -62,9 +62,23 @@ const isBackend = (name) => name.startsWith("@dl/backend-");
 // Scanner: a small JS/TS tokenizer (comments, strings, template literals and regex literals are skipped
 // correctly, so text like "import x from 'y'" inside a string or comment is not an import).
 
+const METHOD_MODIFIERS = new Set(["async", "static", "public", "private", "protected", "override", "get", "set", "readonly", "abstract"]);
 const KEYWORDS_BEFORE_EXPR = new Set([
-  "return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else",
-  "yield", "await", "extends",
+  "return",
+  "typeof",
+  "instanceof",
+  "in",
+  "of",
+  "new",
+  "delete",
+  "void",
+  "throw",
+  "case",
+  "do",
+  "else",
+  "yield",
+  "await",
+  "extends",
 ]);
 
 function tokenize(src) {
@@ -135,6 +149,7 @@ function tokenize(src) {
       i++;
       while (i < n && src[i] !== c && src[i] !== "\n") {
         if (src[i] === "\\") {
+          if (src[i + 1] === "\n") line++;
           text += src[i + 1] ?? "";
           i += 2;
         } else text += src[i++];
@@ -229,20 +244,27 @@ export function scanImports(source) {
     const tok = toks[i];
     if (tok.t !== "id") continue;
     const prev = toks[i - 1];
-    if (isPunc(prev, ".") || (isPunc(prev, "?") && false)) continue; // a property: x.import, x.require
+    if (isPunc(prev, ".")) continue; // a property: x.import, x.require (also x?.import)
     const next = toks[i + 1];
 
     if (tok.v === "import") {
       if (isPunc(next, "(")) {
-        const close = matching(toks, i + 1);
-        const after = close >= 0 ? toks[close + 1] : undefined;
-        if (isPunc(after, "{") || (isPunc(after, ":") && !isPunc(prev, "?"))) continue; // a method named import
         const typeOnly = isId(prev, "typeof");
         if (isLiteral(toks[i + 2]) && (isPunc(toks[i + 3], ")") || isPunc(toks[i + 3], ","))) {
           out.push({ specifier: toks[i + 2].v, kind: "dynamic", typeOnly, line: tok.line });
-        } else {
-          out.push({ specifier: null, kind: "dynamic", typeOnly, line: tok.line });
+          continue;
         }
+        // Not a literal: either a dynamic import of a computed name, or a method named import.
+        const close = matching(toks, i + 1);
+        const after = close >= 0 ? toks[close + 1] : undefined;
+        const memberStart =
+          prev === undefined ||
+          isPunc(prev, "{") ||
+          isPunc(prev, "}") ||
+          isPunc(prev, ";") ||
+          (prev.t === "id" && METHOD_MODIFIERS.has(prev.v));
+        if (isPunc(after, "{") || (isPunc(after, ":") && memberStart)) continue;
+        out.push({ specifier: null, kind: "dynamic", typeOnly, line: tok.line });
         continue;
       }
       if (isLiteral(next)) {
@@ -251,7 +273,10 @@ export function scanImports(source) {
       }
       if (!(next && (next.t === "id" || isPunc(next, "{") || isPunc(next, "*")))) continue; // import.meta, { import: x }
       const typeOnly =
-        isId(next, "type") && !isPunc(toks[i + 2], ",") && !(isId(toks[i + 2], "from") && isLiteral(toks[i + 3])) && !isPunc(toks[i + 2], "=");
+        isId(next, "type") &&
+        !isPunc(toks[i + 2], ",") &&
+        !(isId(toks[i + 2], "from") && isLiteral(toks[i + 3])) &&
+        !isPunc(toks[i + 2], "=");
       let depth = 0;
       for (let j = i + 1; j < toks.length && j < i + 5000; j++) {
         const t = toks[j];
@@ -265,6 +290,7 @@ export function scanImports(source) {
           // TS: import x = require("y")
           if (isId(toks[j + 1], "require") && isPunc(toks[j + 2], "(") && isLiteral(toks[j + 3])) {
             out.push({ specifier: toks[j + 3].v, kind: "require", typeOnly, line: tok.line });
+            toks[j + 1].consumed = true;
           }
           break;
         }
@@ -289,7 +315,7 @@ export function scanImports(source) {
       continue;
     }
 
-    if (tok.v === "require" && isPunc(next, "(") && isLiteral(toks[i + 2]) && isPunc(toks[i + 3], ")")) {
+    if (tok.v === "require" && !tok.consumed && isPunc(next, "(") && isLiteral(toks[i + 2]) && isPunc(toks[i + 3], ")")) {
       if (prev && prev.t === "id" && (prev.v === "function" || prev.v === "const" || prev.v === "let" || prev.v === "var")) continue;
       out.push({ specifier: toks[i + 2].v, kind: "require", typeOnly: false, line: tok.line });
     }
@@ -340,7 +366,11 @@ export function listPackages(root) {
     .sort()
     .map((name) => join(base, name))
     .filter((dir) => existsSync(join(dir, "package.json")))
-    .map((dir) => ({ dir, rel: relative(root, dir).split(sep).join("/"), json: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) }));
+    .map((dir) => ({
+      dir,
+      rel: relative(root, dir).split(sep).join("/"),
+      json: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")),
+    }));
 }
 
 function describeAllowed(layer) {
@@ -388,7 +418,10 @@ export function checkEdges(options = {}) {
       for (const dep of Object.keys(pkg.json[field] ?? {})) {
         if (!dep.startsWith("@dl/") || dep === name) continue;
         if (isBackend(dep)) {
-          error(pkgFile, `${name} lists ${dep} in ${field}: only examples, bench and tests may depend on a backend (use devDependencies for tests)`);
+          error(
+            pkgFile,
+            `${name} lists ${dep} in ${field}: only examples, bench and tests may depend on a backend (use devDependencies for tests)`,
+          );
         } else if (layer && !(dep in layer.dl)) {
           error(pkgFile, `${name} lists ${dep} in ${field}, which the layer table forbids (${name} may use: ${describeAllowed(layer)})`);
         }
@@ -407,8 +440,8 @@ export function checkEdges(options = {}) {
           if (!imp.typeOnly) at(`${name}: dynamic import() with a non-literal specifier cannot be checked; use a string literal`);
           continue;
         }
-        if (spec.startsWith(".") || isAbsolute(spec) || spec.startsWith("/")) {
-          if (isAbsolute(spec) || spec.startsWith("/")) {
+        if (spec.startsWith(".") || spec.startsWith("/") || isAbsolute(spec)) {
+          if (!spec.startsWith(".")) {
             at(`${name} imports an absolute path "${spec}"`);
             continue;
           }
@@ -419,11 +452,15 @@ export function checkEdges(options = {}) {
           }
           continue;
         }
-        if (spec.startsWith("node:") || (BUILTINS.has(spec) && !declared.has(packageNameOf(spec))) || BUILTINS.has(packageNameOf(spec)) && !declared.has(packageNameOf(spec))) {
+        const builtin = spec.startsWith("node:") || (BUILTINS.has(packageNameOf(spec)) && !declared.has(packageNameOf(spec)));
+        if (builtin) {
           const allowed = (builtinAllowlist[name] ?? []).includes(inPkg);
-          if (!spec.startsWith("node:")) at(`${name} imports the Node builtin "${spec}": write "node:${spec}" (and see NODE_BUILTIN_ALLOWLIST)`);
+          if (!spec.startsWith("node:"))
+            at(`${name} imports the Node builtin "${spec}": write "node:${spec}" (and see NODE_BUILTIN_ALLOWLIST)`);
           else if (!allowed) {
-            at(`${name} imports the Node builtin "${spec}" in ${inPkg}, which is not in NODE_BUILTIN_ALLOWLIST (library sources must stay platform-neutral)`);
+            at(
+              `${name} imports the Node builtin "${spec}" in ${inPkg}, which is not in NODE_BUILTIN_ALLOWLIST (library sources must stay platform-neutral)`,
+            );
           }
           continue;
         }

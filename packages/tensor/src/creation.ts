@@ -180,14 +180,15 @@ export const fullLike = (t: Tensor, value: number | boolean, options: TensorOpti
  * arange(end), arange(start, end, step). As in PyTorch, the result is int64 when start, end and
  * step are all integers, the default float dtype otherwise.
  */
-export function arange(a: number, b?: number, c?: number | TensorOptions, d?: TensorOptions): Tensor {
+export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
   let options: TensorOptions = {};
   let start = 0;
   let end = a;
   let step = 1;
-  if (typeof c === "object") options = c;
+  if (typeof b === "object") options = b;
+  else if (typeof c === "object") options = c;
   else if (d) options = d;
-  if (b !== undefined) {
+  if (typeof b === "number") {
     start = a;
     end = b;
     if (typeof c === "number") step = c;

@@ -9,6 +9,8 @@ export interface GradRecorder {
   /** Called after a differentiable primitive produced `output` from `inputs`; `args` are its parameters. */
   record(op: string, inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>): void;
   backward(t: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean; createGraph?: boolean }): void;
+  /** Names the node that produced `t` after the composite op that made it (MeanBackward0, ...). */
+  label(t: Tensor, name: string): void;
 }
 
 export const gradState: { enabled: boolean; recorder: GradRecorder | null } = { enabled: true, recorder: null };
@@ -19,4 +21,13 @@ export function installGradRecorder(r: GradRecorder | null): void {
 
 export function isGradEnabled(): boolean {
   return gradState.enabled;
+}
+
+/**
+ * Composite ops (mean = sum / n, ...) call this on their result so that gradFn carries PyTorch's
+ * name for the op rather than the name of the last primitive.
+ */
+export function labelGrad(t: Tensor, name: string): Tensor {
+  if (t.gradFn !== null) gradState.recorder?.label(t, name);
+  return t;
 }

@@ -3,7 +3,7 @@ export * from "./creation.js";
 export * from "./dtype.js";
 export * from "./errors.js";
 export { formatTensor, printOptions, setPrintOptions } from "./format.js";
-export { type GradRecorder, gradState, installGradRecorder, isGradEnabled } from "./grad-hooks.js";
+export { type GradRecorder, gradState, installGradRecorder, isGradEnabled, labelGrad } from "./grad-hooks.js";
 export * from "./random.js";
 export { keep, tidy } from "./scope.js";
 export { broadcastShapes, contiguousStrides, numel } from "./shape.js";

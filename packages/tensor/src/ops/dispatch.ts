@@ -124,8 +124,8 @@ export function scanOp(op: ScanOp, x: Tensor, dim: number, dtype: DType = x.dtyp
   x._assertLive(op);
   const d = normalizeDim(op, dim, x.ndim);
   const r = x.backend.scan(op, x.ref, d, dtype);
-  const values = record(op, [x], wrapResult(x.backend, x.device, r.values, dtype, x.shape), { dim: d });
   const indices = r.indices === undefined ? undefined : wrapResult(x.backend, x.device, r.indices, "int64", x.shape);
+  const values = record(op, [x], wrapResult(x.backend, x.device, r.values, dtype, x.shape), { dim: d, indices });
   return { values, indices };
 }
 

@@ -1,0 +1,178 @@
+import {
+  DLError,
+  ShapeError,
+  type Tensor,
+  binaryOp,
+  fmtShape,
+  gradState,
+  installGradRecorder,
+  onesLike,
+  reduceOp,
+  unaryOp,
+} from "@dl/tensor";
+import { formulas } from "./formulas/index.js";
+import { AccumulateGrad, type Edge, type Formula, Node, accumulatorOf } from "./node.js";
+
+/**
+ * The tape: ops report to `record`, which attaches a Node to their output; `runBackward` walks the
+ * nodes in reverse topological order. Importing @dl/autograd installs the recorder.
+ */
+
+let anomaly = false;
+
+/** torch.autograd.set_detect_anomaly: backward names the first op whose gradient has NaN/inf. */
+export function setDetectAnomaly(enabled: boolean): void {
+  anomaly = enabled;
+}
+
+export function isAnomalyEnabled(): boolean {
+  return anomaly;
+}
+
+export function attachNode(formula: Formula, inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>): void {
+  output.gradFn = new Node(formula, inputs, output, args);
+  output._requiresGrad = true;
+}
+
+function record(op: string, inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>): void {
+  const f = formulas[op];
+  if (!f) throw new DLError(op, `no gradient formula is registered for primitive '${op}'`);
+  attachNode(f, inputs, output, args);
+}
+
+function runHooks(hooks: readonly ((g: Tensor) => Tensor | undefined | void)[], g: Tensor): Tensor {
+  let cur = g;
+  for (const h of hooks) {
+    const r = h(cur);
+    if (r) cur = r;
+  }
+  return cur;
+}
+
+const binaryAdd = (a: Tensor, b: Tensor) => binaryOp("add", a, b);
+
+function accumulate(prev: Tensor | undefined, g: Tensor): Tensor {
+  return prev === undefined ? g : binaryAdd(prev, g);
+}
+
+function hasNonFinite(t: Tensor): boolean {
+  const bad = reduceOp("any", unaryOp("logicalNot", unaryOp("isfinite", t, "bool"), "bool"), undefined, false, "bool");
+  const r = bad.item() === true;
+  bad.dispose();
+  return r;
+}
+
+export interface RunOptions {
+  retainGraph?: boolean;
+  createGraph?: boolean;
+  /** autograd.grad: capture gradients of these tensors instead of accumulating into leaves' .grad. */
+  capture?: readonly Tensor[];
+}
+
+/** Backpropagates from roots with the given gradients. Returns captured gradients when asked. */
+export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], options: RunOptions): (Tensor | undefined)[] {
+  const createGraph = options.createGraph ?? false;
+  const retainGraph = options.retainGraph ?? createGraph;
+  const capture = options.capture;
+  const captured = new Map<Tensor, Tensor>();
+  const prevMode = gradState.enabled;
+  gradState.enabled = createGraph;
+  try {
+    const pending = new Map<Node, Tensor>();
+    const leafGrads = new Map<AccumulateGrad, Tensor>();
+    const deliver = (edge: Edge, g: Tensor) => {
+      if (edge instanceof Node) pending.set(edge, accumulate(pending.get(edge), g));
+      else leafGrads.set(edge, accumulate(leafGrads.get(edge), g));
+    };
+    const starts: Node[] = [];
+    roots.forEach((r, i) => {
+      const g = grads[i] as Tensor;
+      if (r.gradFn instanceof Node) {
+        deliver(r.gradFn, g);
+        starts.push(r.gradFn);
+      } else if (r.requiresGrad) deliver(accumulatorOf(r), g);
+    });
+    for (const node of topoOrder(starts)) {
+      let g = pending.get(node);
+      if (g === undefined) continue;
+      pending.delete(node);
+      const out = node.output.deref();
+      if (out && out._hooks.length) g = runHooks(out._hooks, g);
+      if (out?.retainsGrad && !capture) out.grad = out.grad ? binaryAdd(out.grad, g) : g.clone();
+      if (capture && out && capture.includes(out)) captured.set(out, g);
+      const inputGrads = node.apply(g);
+      if (anomaly) {
+        inputGrads.forEach((ig, i) => {
+          if (ig && hasNonFinite(ig)) throw new DLError("backward", `function '${node.name()}' returned nan values in its ${i}th output`);
+        });
+      }
+      node.next.forEach((edge, i) => {
+        const ig = inputGrads[i];
+        if (edge && ig) deliver(edge, ig);
+      });
+      if (!retainGraph) node.release();
+    }
+    for (const [acc, g0] of leafGrads) {
+      const leaf = acc.variable;
+      const g = leaf._hooks.length ? runHooks(leaf._hooks, g0) : g0;
+      if (capture) {
+        if (capture.includes(leaf)) captured.set(leaf, g);
+        continue;
+      }
+      if (leaf.grad === null) leaf.grad = createGraph ? g : g.clone();
+      else leaf.grad = createGraph ? binaryAdd(leaf.grad, g) : accumulateInPlace(leaf.grad, g);
+    }
+  } finally {
+    gradState.enabled = prevMode;
+  }
+  return capture ? capture.map((t) => captured.get(t)) : [];
+}
+
+function accumulateInPlace(target: Tensor, g: Tensor): Tensor {
+  const sum = binaryAdd(target, g);
+  target.copy_(sum);
+  sum.dispose();
+  return target;
+}
+
+/** Reverse topological order (outputs first) over the union of the roots' graphs. */
+function topoOrder(starts: readonly Node[]): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>();
+  for (const s of starts) {
+    const stack: [Node, boolean][] = [[s, false]];
+    while (stack.length) {
+      const [n, done] = stack.pop() as [Node, boolean];
+      if (done) {
+        order.push(n);
+        continue;
+      }
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push([n, true]);
+      for (const e of n.next) if (e instanceof Node && !seen.has(e)) stack.push([e, false]);
+    }
+  }
+  return order.reverse();
+}
+
+/** Tensor.backward(gradient?, { retainGraph, createGraph }). */
+function backward(t: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean; createGraph?: boolean }): void {
+  if (!t.requiresGrad) {
+    throw new DLError("backward", "element 0 of tensors does not require grad and does not have a gradFn");
+  }
+  let g = gradient;
+  if (g === undefined) {
+    if (t.numel() !== 1) throw new DLError("backward", `grad can be implicitly created only for scalar outputs (got shape ${fmtShape(t.shape)})`);
+    g = onesLike(t);
+  } else if (g.shape.length !== t.shape.length || g.shape.some((s, i) => s !== t.shape[i])) {
+    throw new ShapeError("backward", `mismatch in shape: gradient has shape ${fmtShape(g.shape)} and output has shape ${fmtShape(t.shape)}`);
+  }
+  runBackward([t], [g], options);
+}
+
+function label(t: Tensor, name: string): void {
+  if (t.gradFn instanceof Node) t.gradFn.rename(name);
+}
+
+installGradRecorder({ record, backward, label });

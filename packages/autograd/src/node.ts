@@ -1,0 +1,184 @@
+import { type DType, DLError, Tensor, keep } from "@dl/tensor";
+
+/** What a backward formula sees. */
+export interface BackwardContext {
+  /** Saved inputs (only those the formula asked to save; others are undefined). */
+  readonly inputs: readonly (Tensor | undefined)[];
+  /** The saved output, when the formula asked for it. */
+  readonly output: Tensor | undefined;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly inputShapes: readonly (readonly number[])[];
+  readonly inputDtypes: readonly DType[];
+  readonly inputDevices: readonly string[];
+  /** Which inputs need a gradient (skip work for the others). */
+  readonly needsGrad: readonly boolean[];
+}
+
+export interface Formula {
+  /** PyTorch's grad_fn name, e.g. "MulBackward0". */
+  name: string;
+  /** Inputs to keep for backward: all, none, or a list of positions. */
+  saveInputs?: boolean | readonly number[];
+  saveOutput?: boolean;
+  /** Gradients for each input, already reduced to the input's shape (null: no gradient). */
+  backward(ctx: BackwardContext, grad: Tensor): (Tensor | null)[];
+}
+
+/** The edge to where an input's gradient goes: the node that produced it, or its leaf accumulator. */
+export type Edge = Node | AccumulateGrad;
+
+/** Holds a leaf so backward can accumulate into leaf.grad. */
+export class AccumulateGrad {
+  constructor(readonly variable: Tensor) {}
+  name(): string {
+    return "torch::autograd::AccumulateGrad";
+  }
+  get nextFunctions(): [] {
+    return [];
+  }
+}
+
+const accumulators = new WeakMap<Tensor, AccumulateGrad>();
+
+export function accumulatorOf(leaf: Tensor): AccumulateGrad {
+  let a = accumulators.get(leaf);
+  if (!a) {
+    a = new AccumulateGrad(leaf);
+    accumulators.set(leaf, a);
+  }
+  return a;
+}
+
+// Saved tensors are private handles (views kept out of tidy scopes); the GC releases them if the
+// graph is dropped without backward.
+const savedFinalizer = new FinalizationRegistry<Tensor[]>((handles) => {
+  for (const h of handles) h.dispose();
+});
+
+function saveHandle(t: Tensor): Tensor {
+  const h = keep(t.detach());
+  return h;
+}
+
+/** One recorded operation (PyTorch's grad_fn). */
+export class Node {
+  private label: string;
+  readonly next: (Edge | null)[];
+  private savedInputs: (Tensor | undefined)[];
+  private savedOutput: Tensor | undefined;
+  private savedVersions: [Tensor, number][] = [];
+  private freed = false;
+  readonly args: Readonly<Record<string, unknown>>;
+  private argHandles: Tensor[];
+  readonly inputShapes: (readonly number[])[];
+  readonly inputDtypes: DType[];
+  readonly inputDevices: string[];
+  /** The tensor this node produced, for its hooks and retainGrad (weak: the graph must not keep outputs alive). */
+  readonly output: WeakRef<Tensor>;
+  readonly outputShape: readonly number[];
+  readonly outputDtype: DType;
+  /** Hooks registered on the output after it was made, kept here as PyTorch keeps them on grad_fn. */
+  readonly hooks: ((g: Tensor) => Tensor | undefined | void)[] = [];
+
+  constructor(
+    readonly formula: Formula,
+    inputs: readonly Tensor[],
+    output: Tensor,
+    args: Readonly<Record<string, unknown>>,
+  ) {
+    this.label = formula.name;
+    // Tensors among the args (masks, indices) are saved like inputs.
+    const ownArgs: Record<string, unknown> = {};
+    const argHandles: Tensor[] = [];
+    for (const [k, v] of Object.entries(args)) {
+      if (v instanceof Tensor) {
+        const h = saveHandle(v);
+        argHandles.push(h);
+        ownArgs[k] = h;
+      } else ownArgs[k] = v;
+    }
+    this.args = ownArgs;
+    this.argHandles = argHandles;
+    this.next = inputs.map((t) => (t.requiresGrad ? (t.gradFn instanceof Node ? t.gradFn : accumulatorOf(t)) : null));
+    const save = formula.saveInputs ?? false;
+    this.savedInputs = inputs.map((t, i) => (save === true || (Array.isArray(save) && save.includes(i)) ? saveHandle(t) : undefined));
+    this.savedOutput = formula.saveOutput ? saveHandle(output) : undefined;
+    for (const [i, h] of this.savedInputs.entries()) if (h) this.savedVersions.push([h, (inputs[i] as Tensor)._storage.version]);
+    if (this.savedOutput) this.savedVersions.push([this.savedOutput, output._storage.version]);
+    const handles = [...this.savedInputs.filter((h): h is Tensor => h !== undefined), ...(this.savedOutput ? [this.savedOutput] : []), ...argHandles];
+    if (handles.length) savedFinalizer.register(this, handles, this);
+    this.inputShapes = inputs.map((t) => t.shape);
+    this.inputDtypes = inputs.map((t) => t.dtype);
+    this.inputDevices = inputs.map((t) => t.device);
+    this.output = new WeakRef(output);
+    this.outputShape = output.shape;
+    this.outputDtype = output.dtype;
+  }
+
+  name(): string {
+    return this.label;
+  }
+
+  /** @internal used by labelGrad for composite ops. */
+  rename(name: string): void {
+    this.label = name;
+  }
+
+  /** PyTorch's next_functions: [edge, 0] per input. */
+  get nextFunctions(): [Edge | null, number][] {
+    return this.next.map((e) => [e, 0]);
+  }
+
+  /** Runs the formula; checks that saved tensors were not modified in place and the graph is not freed. */
+  apply(grad: Tensor): (Tensor | null)[] {
+    if (this.freed) {
+      throw new DLError(
+        "backward",
+        "trying to backward through the graph a second time (or directly access saved tensors after they have already been freed); specify retainGraph: true if you need to backward twice",
+      );
+    }
+    for (const [h, v] of this.savedVersions) {
+      if (h._storage.version !== v) {
+        throw new DLError(
+          "backward",
+          `one of the variables needed for gradient computation has been modified by an inplace operation: [${h.dtype} [${h.shape.join(", ")}]] is at version ${h._storage.version}; expected version ${v} instead (output of ${this.label})`,
+        );
+      }
+    }
+    return this.formula.backward(
+      {
+        inputs: this.savedInputs,
+        output: this.savedOutput,
+        args: this.args,
+        inputShapes: this.inputShapes,
+        inputDtypes: this.inputDtypes,
+        inputDevices: this.inputDevices,
+        needsGrad: this.next.map((e) => e !== null),
+      },
+      grad,
+    );
+  }
+
+  /** Frees saved tensors after a backward without retainGraph. */
+  release(): void {
+    if (this.freed) return;
+    this.freed = true;
+    savedFinalizer.unregister(this);
+    for (const h of this.savedInputs) h?.dispose();
+    this.savedOutput?.dispose();
+    for (const h of this.argHandles) h.dispose();
+    this.argHandles = [];
+    this.savedInputs = [];
+    this.savedOutput = undefined;
+  }
+
+  toString(): string {
+    return `<${this.label}>`;
+  }
+}
+
+export function isNode(x: unknown): x is Node {
+  return x instanceof Node;
+}
+
+export { Tensor };
