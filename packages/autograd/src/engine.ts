@@ -11,7 +11,8 @@ import {
   unaryOp,
 } from "@dl/tensor";
 import { formulas } from "./formulas/index.js";
-import { AccumulateGrad, type Edge, type Formula, Node, accumulatorOf } from "./node.js";
+import { rebase } from "./inplace.js";
+import { AccumulateGrad, type Edge, Node, accumulatorOf, attachNode } from "./node.js";
 
 /**
  * The tape: ops report to `record`, which attaches a Node to their output; `runBackward` walks the
@@ -27,11 +28,6 @@ export function setDetectAnomaly(enabled: boolean): void {
 
 export function isAnomalyEnabled(): boolean {
   return anomaly;
-}
-
-export function attachNode(formula: Formula, inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>): void {
-  output.gradFn = new Node(formula, inputs, output, args);
-  output._requiresGrad = true;
 }
 
 function record(op: string, inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>): void {
@@ -175,4 +171,4 @@ function label(t: Tensor, name: string): void {
   if (t.gradFn instanceof Node) t.gradFn.rename(name);
 }
 
-installGradRecorder({ record, backward, label });
+installGradRecorder({ record, backward, label, rebase });

@@ -55,8 +55,18 @@ const savedFinalizer = new FinalizationRegistry<Tensor[]>((handles) => {
   for (const h of handles) h.dispose();
 });
 
+/**
+ * A saved tensor keeps its autograd identity (so createGraph can differentiate through it): a
+ * leaf is kept as itself (gradients must reach its .grad), a non-leaf as a private view sharing
+ * its grad_fn, kept out of tidy scopes so the forward's scope cannot free what backward needs.
+ */
 function saveHandle(t: Tensor): Tensor {
+  if (t.gradFn === null && t.requiresGrad) return t;
   const h = keep(t.detach());
+  if (t.gradFn !== null) {
+    h.gradFn = t.gradFn;
+    h._requiresGrad = true;
+  }
   return h;
 }
 
@@ -70,6 +80,7 @@ export class Node {
   private freed = false;
   readonly args: Readonly<Record<string, unknown>>;
   private argHandles: Tensor[];
+  private owned: Set<Tensor> = new Set();
   readonly inputShapes: (readonly number[])[];
   readonly inputDtypes: DType[];
   readonly inputDevices: string[];
@@ -102,10 +113,17 @@ export class Node {
     this.next = inputs.map((t) => (t.requiresGrad ? (t.gradFn instanceof Node ? t.gradFn : accumulatorOf(t)) : null));
     const save = formula.saveInputs ?? false;
     this.savedInputs = inputs.map((t, i) => (save === true || (Array.isArray(save) && save.includes(i)) ? saveHandle(t) : undefined));
-    this.savedOutput = formula.saveOutput ? saveHandle(output) : undefined;
+    if (formula.saveOutput) {
+      // The output's grad_fn is this node (attached right after construction).
+      const h = keep(output.detach());
+      h.gradFn = this;
+      h._requiresGrad = true;
+      this.savedOutput = h;
+    }
     for (const [i, h] of this.savedInputs.entries()) if (h) this.savedVersions.push([h, (inputs[i] as Tensor)._storage.version]);
     if (this.savedOutput) this.savedVersions.push([this.savedOutput, output._storage.version]);
-    const handles = [...this.savedInputs.filter((h): h is Tensor => h !== undefined), ...(this.savedOutput ? [this.savedOutput] : []), ...argHandles];
+    const handles = [...this.savedInputs, this.savedOutput, ...argHandles].filter((h): h is Tensor => h !== undefined && !inputs.includes(h));
+    this.owned = new Set(handles);
     if (handles.length) savedFinalizer.register(this, handles, this);
     this.inputShapes = inputs.map((t) => t.shape);
     this.inputDtypes = inputs.map((t) => t.dtype);
@@ -159,14 +177,17 @@ export class Node {
     );
   }
 
+  private ownedHandles(): Tensor[] {
+    const all = [...this.savedInputs, this.savedOutput, ...this.argHandles];
+    return all.filter((h): h is Tensor => h !== undefined && this.owned.has(h));
+  }
+
   /** Frees saved tensors after a backward without retainGraph. */
   release(): void {
     if (this.freed) return;
     this.freed = true;
     savedFinalizer.unregister(this);
-    for (const h of this.savedInputs) h?.dispose();
-    this.savedOutput?.dispose();
-    for (const h of this.argHandles) h.dispose();
+    for (const h of this.ownedHandles()) h.dispose();
     this.argHandles = [];
     this.savedInputs = [];
     this.savedOutput = undefined;
@@ -182,3 +203,9 @@ export function isNode(x: unknown): x is Node {
 }
 
 export { Tensor };
+
+/** Makes `output` the result of a recorded operation. */
+export function attachNode(formula: Formula, inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>): void {
+  output.gradFn = new Node(formula, inputs, output, args);
+  output._requiresGrad = true;
+}

@@ -9,6 +9,11 @@ export interface GradRecorder {
   /** Called after a differentiable primitive produced `output` from `inputs`; `args` are its parameters. */
   record(op: string, inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>): void;
   backward(t: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean; createGraph?: boolean }): void;
+  /**
+   * An in-place write replaced x's values with `result` (computed out of place and recorded):
+   * x, and its base when x is a view, must take on result's history.
+   */
+  rebase(x: Tensor, result: Tensor): void;
   /** Names the node that produced `t` after the composite op that made it (MeanBackward0, ...). */
   label(t: Tensor, name: string): void;
 }

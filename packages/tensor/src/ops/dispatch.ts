@@ -169,6 +169,9 @@ export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast =
   if (gradState.enabled && x.requiresGrad && x.isLeaf) {
     throw new DLError(op, "a leaf tensor that requires grad is being used in an in-place operation");
   }
+  if (gradState.enabled && x._base?.requiresGrad && x._base.isLeaf) {
+    throw new DLError(op, "a view of a leaf tensor that requires grad is being used in an in-place operation");
+  }
   let [v] = wrap(op, [value], x.dtype) as [Tensor];
   if (anyCast && v.device !== x.device) v = v.to(x.device);
   commonDevice(op, [x, v]);
@@ -179,7 +182,17 @@ export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast =
   if (!anyCast && !canCast(v.dtype, x.dtype)) {
     throw new DTypeError(op, `result type ${v.dtype} can't be cast to the desired output type ${x.dtype}`);
   }
+  // Autograd: x (and its base, when x is a view) takes on the history of the written values
+  // (x.add_(y) wrote x + y), or loses its old history where constants overwrote it.
+  const recorder = gradState.recorder;
+  let history: Tensor | null = null;
+  if (recorder !== null && gradState.enabled && (v.requiresGrad || x.requiresGrad || x._base?.requiresGrad)) {
+    history = v;
+    if (!shapesEqual(history.shape, x.shape)) history = history.expand(x.shape);
+    if (history.dtype !== x.dtype) history = history.to(x.dtype);
+  }
   x.backend.write(x.ref, broadcastRef(v, x.shape));
   x._storage.version++;
+  if (history !== null) recorder?.rebase(x, history);
   return x;
 }
