@@ -9,16 +9,19 @@ const data = (x: StridedRef) => x.data as HostArray;
 export function copy(x: StridedRef, dtype: DType): HostArray {
   const out = allocArray(size(x.shape), dtype);
   const src = data(x);
+  const toBool = dtype === "bool" && x.dtype !== "bool";
   let o = 0;
   forEachRow(x.shape, [x.offset], [x.strides], (offs, n, inner) => {
     const s = inner[0] as number;
     let p = offs[0] as number;
-    if (s === 1 && out.constructor === src.constructor) {
+    if (s === 1 && out.constructor === src.constructor && !toBool) {
       out.set(src.subarray(p, p + n), o);
       o += n;
       return;
     }
-    for (let j = 0; j < n; j++, p += s) out[o++] = src[p] as number;
+    // A Uint8Array would store 0.5 or 256 as 0: truthiness must be decided before the store.
+    if (toBool) for (let j = 0; j < n; j++, p += s) out[o++] = (src[p] as number) !== 0 ? 1 : 0;
+    else for (let j = 0; j < n; j++, p += s) out[o++] = src[p] as number;
   });
   return dtype !== x.dtype ? finalize(out, dtype) : out;
 }

@@ -1,11 +1,13 @@
-import { type HostArray, IndexError, type ScatterReduce, type StridedRef } from "@dl/tensor";
+import { type DType, type HostArray, IndexError, type ScatterReduce, type StridedRef, castScalar } from "@dl/tensor";
 import { copy } from "./elementwise.js";
 import { allocArray } from "./storage.js";
 import { contiguousStrides, forEachRow, size } from "./strided.js";
 
-function checkIndex(op: string, i: number, len: number): number {
-  if (i < -len || i >= len) throw new IndexError(op, `index ${i} is out of bounds for dimension with size ${len}`);
-  return i < 0 ? i + len : i;
+// As PyTorch's gather/scatter kernels: indices must lie in [0, size); negative indices are an
+// error here (ops that accept them, like take or x[idx], wrap them before calling the kernel).
+function checkIndex(op: string, i: number, dim: number, len: number): number {
+  if (!(i >= 0 && i < len)) throw new IndexError(op, `index ${i} is out of bounds for dimension ${dim} with size ${len}`);
+  return i;
 }
 
 /** out has index's shape; out[..i..] = x[..index[..i..]..] along dim. */
@@ -22,11 +24,15 @@ export function gather(x: StridedRef, dim: number, index: StridedRef): HostArray
     let pi = offs[0] as number;
     let px = offs[1] as number;
     for (let j = 0; j < n; j++, pi += inner[0] as number, px += inner[1] as number) {
-      out[o++] = src[px + checkIndex("gather", idx[pi] as number, len) * step] as number;
+      out[o++] = src[px + checkIndex("gather", idx[pi] as number, dim, len) * step] as number;
     }
   });
   return out;
 }
+
+// Accumulating reductions leave the dtype's value set (bool sums, int64 products, half
+// precision), so each combined value is rounded as PyTorch's per-element kernels do.
+const rounds = (d: DType) => d === "bool" || d === "int64" || d === "float16" || d === "bfloat16";
 
 export function scatter(base: StridedRef, dim: number, index: StridedRef, src: StridedRef, reduce: ScatterReduce): HostArray {
   const out = copy(base, base.dtype);
@@ -36,31 +42,35 @@ export function scatter(base: StridedRef, dim: number, index: StridedRef, src: S
   const os = outStrides.map((s, d) => (d === dim ? 0 : s));
   const idx = index.data as HostArray;
   const sv = src.data as HostArray;
-  // For amax/amin PyTorch (include_self=True) combines with the existing value.
+  const round = reduce !== "none" && rounds(base.dtype);
+  // amax/amin combine with the existing value (PyTorch's include_self=True); NaN propagates.
   forEachRow(index.shape, [index.offset, src.offset, 0], [index.strides, src.strides, os], (offs, n, inner) => {
     let pi = offs[0] as number;
     let ps = offs[1] as number;
     let po = offs[2] as number;
     for (let j = 0; j < n; j++, pi += inner[0] as number, ps += inner[1] as number, po += inner[2] as number) {
-      const at = po + checkIndex("scatter", idx[pi] as number, len) * step;
+      const at = po + checkIndex("scatter", idx[pi] as number, dim, len) * step;
       const v = sv[ps] as number;
+      const cur = out[at] as number;
+      let r: number;
       switch (reduce) {
         case "none":
-          out[at] = v;
+          r = v;
           break;
         case "add":
-          out[at] = (out[at] as number) + v;
+          r = cur + v;
           break;
         case "multiply":
-          out[at] = (out[at] as number) * v;
+          r = cur * v;
           break;
         case "amax":
-          out[at] = Math.max(out[at] as number, v);
+          r = Math.max(cur, v);
           break;
         case "amin":
-          out[at] = Math.min(out[at] as number, v);
+          r = Math.min(cur, v);
           break;
       }
+      out[at] = round ? castScalar(r, base.dtype) : r;
     }
   });
   return out;

@@ -76,7 +76,11 @@ export interface Backend {
   sort(x: StridedRef, dim: number, descending: boolean): { values: unknown; indices: unknown };
   /** Batched matmul of [B,M,K] x [B,K,N] views (batch strides may be 0) into contiguous [B,M,N]. */
   matmul(a: StridedRef, b: StridedRef, dtype: DType): unknown;
-  /** torch.gather: out[i][j][k] = x[index[i][j][k]][j][k] for dim 0; out has index's shape. */
+  /**
+   * torch.gather: out[i][j][k] = x[index[i][j][k]][j][k] for dim 0; out has index's shape.
+   * Indices are expected in [0, size); kernels throw IndexError otherwise (ops wrap negatives first
+   * where PyTorch allows them).
+   */
   gather(x: StridedRef, dim: number, index: StridedRef): unknown;
   /** Copy of `base` (contiguous result) with src scattered at index along dim, combined by `reduce`. */
   scatter(base: StridedRef, dim: number, index: StridedRef, src: StridedRef, reduce: ScatterReduce): unknown;

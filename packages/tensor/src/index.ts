@@ -13,6 +13,7 @@ export {
   type Scalar,
   type TensorLike,
   argReduceOp,
+  assertNoInternalOverlap,
   binaryOp,
   gatherOp,
   matmulOp,

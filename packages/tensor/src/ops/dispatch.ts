@@ -10,7 +10,7 @@ import {
   getDefaultDevice,
 } from "../backend.js";
 import { type DType, canCast, resultType } from "../dtype.js";
-import { DLError, DTypeError, DeviceError, ShapeError, fmtShape } from "../errors.js";
+import { ArgumentError, DLError, DTypeError, DeviceError, ShapeError, fmtShape } from "../errors.js";
 import { gradState } from "../grad-hooks.js";
 import { broadcastShapes, broadcastStrides, normalizeDim, normalizeDims, shapesEqual } from "../shape.js";
 import { Tensor, record } from "../tensor.js";
@@ -162,10 +162,27 @@ export function matmulOp(a: Tensor, b: Tensor, dtype: DType): Tensor {
 }
 
 /**
+ * PyTorch's assert_no_internal_overlap: writing into a tensor where several elements share one
+ * memory location (an expanded, stride-0 view) is an error, since the result would depend on
+ * the order of the writes.
+ */
+export function assertNoInternalOverlap(op: string, x: Tensor): void {
+  for (let d = 0; d < x.ndim; d++) {
+    if (x.strides[d] === 0 && (x.shape[d] as number) > 1) {
+      throw new ArgumentError(
+        op,
+        `unsupported operation: more than one element of the written-to tensor refers to a single memory location (shape ${fmtShape(x.shape)}, strides ${fmtShape(x.strides)}); clone() the tensor first`,
+      );
+    }
+  }
+}
+
+/**
  * Writes `value` into x in place (x.copy_(value) semantics: broadcast to x's shape, cast to x's
  * dtype). Validates everything before writing; bumps the storage version for autograd.
  */
 export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast = false): Tensor {
+  assertNoInternalOverlap(op, x);
   if (gradState.enabled && x.requiresGrad && x.isLeaf) {
     throw new DLError(op, "a leaf tensor that requires grad is being used in an in-place operation");
   }
