@@ -53,8 +53,11 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
   const shape: number[] = [];
   let inferred: DType | undefined = typedArrayDType(data);
   const flat: number[] = [];
+  // Depth at which scalars were first seen: every scalar must sit there and no sequence below it.
+  let leafDepth = -1;
   const walk = (v: unknown, depth: number): void => {
     if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+      if (leafDepth >= 0 && depth >= leafDepth) throw new ShapeError("tensor", `expected a scalar at dim ${depth}, got a sequence`);
       const arr = v as ArrayLike<unknown>;
       if (depth === shape.length) shape.push(arr.length);
       else if (shape[depth] !== arr.length) {
@@ -65,6 +68,7 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
       return;
     }
     if (depth !== shape.length) throw new ShapeError("tensor", `expected a sequence at dim ${depth}, got a scalar`);
+    leafDepth = depth;
     if (typeof v === "boolean") {
       flat.push(v ? 1 : 0);
       inferred ??= "bool";
@@ -193,14 +197,21 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
     end = b;
     if (typeof c === "number") step = c;
   }
-  if (step === 0) throw new ArgumentError("arange", "step must be nonzero");
-  if ((end - start) / step < 0 && end !== start) {
+  const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? "int64" : getDefaultDtype());
+  // Integer outputs take integer bounds and step (truncated, as PyTorch's Scalar.to<int64_t>()).
+  const integral = dtype === "int32" || dtype === "int64";
+  const xs = integral ? Math.trunc(start) : start;
+  const xe = integral ? Math.trunc(end) : end;
+  const xstep = integral ? Math.trunc(step) : step;
+  if (!(xstep > 0 || xstep < 0)) throw new ArgumentError("arange", "step must be nonzero");
+  if (!Number.isFinite(xs) || !Number.isFinite(xe)) throw new ArgumentError("arange", `unsupported range: ${start} -> ${end}`);
+  if (!((xstep > 0 && xe >= xs) || (xstep < 0 && xe <= xs))) {
     throw new ArgumentError("arange", `upper bound and larger bound inconsistent with step sign (start=${start}, end=${end}, step=${step})`);
   }
-  const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? "int64" : getDefaultDtype());
-  const n = Math.max(0, Math.ceil((end - start) / step));
+  // PyTorch sizes int64 ranges from the truncated values and every other dtype from the originals.
+  const n = Math.max(0, Math.ceil(dtype === "int64" ? (xe - xs) / xstep : (end - start) / step));
   const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = start + i * step;
+  for (let i = 0; i < n; i++) values[i] = xs + i * xstep;
   return fromHost(values, [n], { ...options, dtype });
 }
 
@@ -208,10 +219,17 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new ArgumentError("linspace", `number of steps must be non-negative, got ${steps}`);
   const dtype = options.dtype ?? getDefaultDtype();
+  if (dtype === "int32" || dtype === "int64") {
+    // Integer outputs start from integer bounds (PyTorch's Scalar.to<scalar_t>()).
+    start = Math.trunc(start);
+    end = Math.trunc(end);
+  }
   const values = new Float64Array(steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) values[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  // A single step is start, not end (the symmetric formula would give end).
+  if (steps === 1) values[0] = start;
   return fromHost(values, [steps], { ...options, dtype });
 }
 

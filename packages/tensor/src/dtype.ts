@@ -225,7 +225,8 @@ export function castScalar(x: number, d: DType): number {
     case "int32":
       return x | 0;
     case "int64":
-      return Number.isFinite(x) ? Math.trunc(x) : 0;
+      // + 0 turns the -0 of Math.trunc(-0.5) into 0: integers have no negative zero.
+      return Number.isFinite(x) ? Math.trunc(x) + 0 : 0;
     case "float32":
       return Math.fround(x);
     case "float16":

@@ -91,7 +91,8 @@ export function sliceLayout(op: string, x: LayoutIn, dim: number, start?: number
   const strides = [...x.strides];
   shape[d] = size;
   strides[d] = (x.strides[d] as number) * step;
-  return { shape, strides, offset: x.offset + (size > 0 ? s * (x.strides[d] as number) : 0) };
+  // Like PyTorch, the offset moves to start even when the slice is empty.
+  return { shape, strides, offset: x.offset + s * (x.strides[d] as number) };
 }
 
 export function narrowLayout(x: LayoutIn, dim: number, start: number, length: number): Layout {

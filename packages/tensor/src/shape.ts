@@ -8,13 +8,13 @@ export function numel(shape: Shape): number {
   return n;
 }
 
-/** Row-major strides of a contiguous tensor. */
+/** Row-major strides of a contiguous tensor (size-0 dims count as 1, as in PyTorch: [3,0] -> [1,1]). */
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     strides[i] = s;
-    s *= shape[i] as number;
+    s *= Math.max(shape[i] as number, 1);
   }
   return strides;
 }
