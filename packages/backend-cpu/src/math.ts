@@ -11,12 +11,14 @@ export function erfinv(y: number): number {
   if (w < 5) {
     w -= 2.5;
     let p = 2.81022636e-8;
-    for (const c of [3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]) p = c + p * w;
+    for (const c of [3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941])
+      p = c + p * w;
     x = p * y;
   } else {
     w = Math.sqrt(w) - 3;
     let p = -0.000200214257;
-    for (const c of [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]) p = c + p * w;
+    for (const c of [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682])
+      p = c + p * w;
     x = p * y;
   }
   for (let i = 0; i < 2; i++) x -= (erf(x) - y) / ((2 / Math.sqrt(Math.PI)) * Math.exp(-x * x));
@@ -73,7 +75,8 @@ export function roundHalfEven(x: number): number {
 export const unaryFns: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : Number.NaN),
+  // PyTorch: sign(NaN) is 0 and sign(-0) is +0.
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
   reciprocal: (x) => 1 / x,
   square: (x) => x * x,
   exp: Math.exp,
@@ -101,14 +104,16 @@ export const unaryFns: Record<UnaryOp, (x: number) => number> = {
   erf,
   erfc,
   erfinv,
-  relu: (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x),
+  // max(x, 0) as std::max: NaN and -0 pass through unchanged.
+  relu: (x) => (x < 0 ? 0 : x),
   floor: Math.floor,
   ceil: Math.ceil,
   round: roundHalfEven,
   trunc: Math.trunc,
   frac: (x) => x - Math.trunc(x),
   logicalNot: (x) => (x === 0 ? 1 : 0),
-  bitwiseNot: (x) => ~x,
+  // ~x == -x - 1 exactly for every integer (int64 beyond 32 bits included); bool is handled above the backend.
+  bitwiseNot: (x) => -x - 1,
   isnan: (x) => (Number.isNaN(x) ? 1 : 0),
   isinf: (x) => (x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY ? 1 : 0),
   isposinf: (x) => (x === Number.POSITIVE_INFINITY ? 1 : 0),
@@ -123,9 +128,24 @@ function remainder(a: number, b: number): number {
   return r !== 0 && r < 0 !== b < 0 ? r + b : r;
 }
 
+/** PyTorch's div_floor_floating: floor of the exact quotient, robust where a / b rounds across an integer. */
 function floorDiv(a: number, b: number): number {
-  return Math.floor(a / b);
+  if (b === 0) return a / b;
+  const mod = a % b;
+  let div = (a - mod) / b;
+  if (mod !== 0 && b < 0 !== mod < 0) div -= 1;
+  if (div === 0) {
+    const q = a / b;
+    return q < 0 || Object.is(q, -0) ? -0 : 0;
+  }
+  let floored = Math.floor(div);
+  if (div - floored > 0.5) floored += 1;
+  return floored;
 }
+
+/** Integer bitwise ops: JS's 32-bit operators when both operands fit, 64-bit BigInt otherwise (int64). */
+const fits32 = (a: number, b: number): boolean => (a | 0) === a && (b | 0) === b;
+const int64 = (x: bigint): number => Number(BigInt.asIntN(64, x));
 
 export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
@@ -134,7 +154,8 @@ export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   div: (a, b) => a / b,
   floorDiv,
   truncDiv: (a, b) => Math.trunc(a / b),
-  pow: (a, b) => (a === 1 || b === 0 ? 1 : a ** b),
+  // C's pow: 1 ** anything and anything ** 0 are 1, and (-1) ** ±inf is 1 (JS gives NaN).
+  pow: (a, b) => (a === 1 || b === 0 || (a === -1 && (b === Number.POSITIVE_INFINITY || b === Number.NEGATIVE_INFINITY)) ? 1 : a ** b),
   remainder,
   fmod: (a, b) => a % b,
   atan2: Math.atan2,
@@ -154,7 +175,7 @@ export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   logicalAnd: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
   logicalOr: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
   logicalXor: (a, b) => ((a !== 0) !== (b !== 0) ? 1 : 0),
-  bitwiseAnd: (a, b) => a & b,
-  bitwiseOr: (a, b) => a | b,
-  bitwiseXor: (a, b) => a ^ b,
+  bitwiseAnd: (a, b) => (fits32(a, b) ? a & b : int64(BigInt(a) & BigInt(b))),
+  bitwiseOr: (a, b) => (fits32(a, b) ? a | b : int64(BigInt(a) | BigInt(b))),
+  bitwiseXor: (a, b) => (fits32(a, b) ? a ^ b : int64(BigInt(a) ^ BigInt(b))),
 };
