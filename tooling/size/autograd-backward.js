@@ -1,6 +1,7 @@
 // Size-budget entry: one op and its backward pass (the autograd engine with every formula).
-import { cpuBackend } from "@dl/backend-cpu";
+
 import { grad } from "@dl/autograd";
+import { cpuBackend } from "@dl/backend-cpu";
 import { mul, registerBackend, tensor } from "@dl/tensor";
 
 registerBackend(cpuBackend);
