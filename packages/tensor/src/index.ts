@@ -1,3 +1,4 @@
+export { type AutocastOptions, autocast, autocastState } from "./autocast.js";
 export * from "./backend.js";
 export * from "./creation.js";
 export * from "./dtype.js";

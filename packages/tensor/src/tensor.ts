@@ -332,6 +332,25 @@ export class Tensor {
     return t;
   }
 
+  /**
+   * Replaces this tensor's data with src's, keeping this object (PyTorch's `t.data = src`):
+   * modules use it to move or cast parameters without breaking references to them.
+   */
+  setData(src: Tensor): void {
+    src._assertLive("setData");
+    const old = this._storage;
+    const self = this as { -readonly [K in keyof Tensor]: Tensor[K] };
+    self._storage = src._storage.retain();
+    self.shape = src.shape;
+    self.strides = src.strides;
+    self.offset = src.offset;
+    self.dtype = src.dtype;
+    self.device = src.device;
+    finalizer?.unregister(this);
+    finalizer?.register(this, this._storage, this);
+    old.release();
+  }
+
   // ---- in-place writes (validated before any element changes) ----
 
   /** Fills with zeros. */

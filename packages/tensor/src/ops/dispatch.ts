@@ -9,6 +9,7 @@ import {
   getBackend,
   getDefaultDevice,
 } from "../backend.js";
+import { autocastDtype } from "../autocast.js";
 import { type DType, canCast, resultType } from "../dtype.js";
 import { ArgumentError, DLError, DTypeError, DeviceError, ShapeError, fmtShape } from "../errors.js";
 import { gradState } from "../grad-hooks.js";
@@ -156,6 +157,11 @@ export function scatterOp(base: Tensor, dim: number, index: Tensor, src: Tensor,
 
 /** Batched matmul primitive on 3-D operands [B,M,K] x [B,K,N] (batch dims may be stride-0 broadcast). */
 export function matmulOp(a: Tensor, b: Tensor, dtype: DType): Tensor {
+  const cast = autocastDtype(dtype);
+  if (cast !== dtype) {
+    // Under autocast the product runs in half precision (the casts are recorded for autograd).
+    return matmulOp(a.dtype === cast ? a : a.to(cast), b.dtype === cast ? b : b.to(cast), cast);
+  }
   const shape = [a.shape[0] as number, a.shape[1] as number, b.shape[2] as number];
   const data = a.backend.matmul(a.ref, b.ref, dtype);
   return record("matmul", [a, b], wrapResult(a.backend, a.device, data, dtype, shape));

@@ -1,0 +1,7 @@
+import { type Tensor, add, matmul } from "@dl/tensor";
+
+/** y = x W^T + b (F.linear); weight is [out, in] as in PyTorch. */
+export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const y = matmul(input, weight.t());
+  return bias ? add(y, bias) : y;
+}
