@@ -1,2 +1,12 @@
 // torch.nn.functional: import { F } from "@dl/nn"; F.linear(x, w, b).
+export * from "./activation.js";
+export * from "./conv.js";
+export * from "./distance.js";
+export * from "./dropout.js";
+export * from "./embedding.js";
+export * from "./fold.js";
 export { linear } from "./linear.js";
+export * from "./loss.js";
+export * from "./normalization.js";
+export * from "./pooling.js";
+export * from "./upsampling.js";

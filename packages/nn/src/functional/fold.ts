@@ -1,0 +1,2 @@
+// Being written; see docs/architecture.md.
+export {};
