@@ -1,87 +1,354 @@
 import type { DType, HostArray, StridedRef } from "@dl/tensor";
-import { allocArray, freeArray } from "./storage.js";
-
-/** Copies one [rows, cols] matrix of a strided view into a contiguous array. */
-function pack(src: HostArray, offset: number, rows: number, cols: number, rs: number, cs: number, dtype: DType): HostArray {
-  const out = allocArray(rows * cols, dtype);
-  let o = 0;
-  for (let r = 0; r < rows; r++) {
-    let p = offset + r * rs;
-    for (let c = 0; c < cols; c++, p += cs) out[o++] = src[p] as number;
-  }
-  return out;
-}
-
-const KC = 256; // k-block: a B panel of KC rows stays in cache while 4 rows of C accumulate
-const NC = 512; // n-block
+import { gemmWasm } from "./gemm-wasm.js";
+import { allocArray, finalize } from "./storage.js";
 
 /**
- * C[M,N] += A[M,K] B[K,N] on contiguous row-major arrays. Four rows of A are processed together
- * so each B element loaded serves four multiply-adds; k and n are blocked to keep the B panel
- * cache-resident.
+ * Batched matmul, GotoBLAS-style: for each column block of C (NC) and k-block (KC), B is packed
+ * into panels NR columns wide; for each row block (MC) A is packed into panels MR rows tall, and a
+ * micro-kernel keeps an MR x NR tile of C in registers for the whole k-block. Packing reads any
+ * strided view (transposed, sliced, broadcast) and zero-pads ragged edges, so kernels see only
+ * full tiles.
+ *
+ * Kernels (same packed layout, offsets in bytes):
+ * - WebAssembly SIMD (wasm/gemm.wat): float32 data in f32x4 (4x8 tiles, float32 accumulation as
+ *   PyTorch's BLAS and TensorFlow.js do), everything else in f64x2 (4x4 tiles, float64).
+ * - A plain-JS 4x4 float64 kernel where WebAssembly SIMD is unavailable.
+ * float16/bfloat16 compute in float32 and round once at the end; int32/int64 accumulate in float64
+ * (exact while sums stay within 2^53).
  */
-export function gemm(a: HostArray, b: HostArray, c: HostArray, cOff: number, M: number, K: number, N: number): void {
-  for (let n0 = 0; n0 < N; n0 += NC) {
-    const n1 = Math.min(N, n0 + NC);
-    for (let k0 = 0; k0 < K; k0 += KC) {
-      const k1 = Math.min(K, k0 + KC);
-      let i = 0;
-      for (; i + 4 <= M; i += 4) {
-        const c0 = cOff + i * N;
-        const c1 = c0 + N;
-        const c2 = c1 + N;
-        const c3 = c2 + N;
-        const a0 = i * K;
-        for (let k = k0; k < k1; k++) {
-          const x0 = a[a0 + k] as number;
-          const x1 = a[a0 + K + k] as number;
-          const x2 = a[a0 + 2 * K + k] as number;
-          const x3 = a[a0 + 3 * K + k] as number;
-          const bk = k * N;
-          for (let j = n0; j < n1; j++) {
-            const bv = b[bk + j] as number;
-            c[c0 + j] += x0 * bv;
-            c[c1 + j] += x1 * bv;
-            c[c2 + j] += x2 * bv;
-            c[c3 + j] += x3 * bv;
-          }
-        }
+
+interface Kernel {
+  /** Bytes per element, tile rows, tile columns. */
+  readonly E: 4 | 8;
+  readonly MR: 4;
+  readonly NR: 4 | 8;
+  run(ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number): void;
+}
+
+interface Engine {
+  readonly name: "wasm" | "js";
+  /** Kernel for float32/float16/bfloat16 data and for everything else. */
+  readonly f32: Kernel;
+  readonly f64: Kernel;
+  /** The workspace, at least `bytes` long (may move: take views after calling). */
+  workspace(bytes: number): ArrayBuffer;
+}
+
+const KC = 256; // k-block: one B panel (KC x NR) stays in L1 while a row block of A streams past
+const MC = 96; // row block: MC x KC of A (96-192 KiB) stays in L2
+const C_BUDGET = 8 << 20; // bytes of C held at once; wider products are done in column blocks
+const B_BUDGET = 4 << 20; // bytes of one packed B block (KC x NC), so that it stays in L2/L3
+
+type KernelFn = (ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number) => void;
+
+function wasmEngine(): Engine | undefined {
+  try {
+    const bytes = Uint8Array.from(atob(gemmWasm), (c) => c.charCodeAt(0));
+    // validate() is false where WebAssembly SIMD is not supported.
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) return undefined;
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
+    const memory = exports.memory as WebAssembly.Memory;
+    return {
+      name: "wasm",
+      f32: { E: 4, MR: 4, NR: 8, run: exports.gemm_f32 as KernelFn },
+      f64: { E: 8, MR: 4, NR: 4, run: exports.gemm_f64 as KernelFn },
+      workspace(bytes) {
+        const have = memory.buffer.byteLength;
+        if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+        return memory.buffer;
+      },
+    };
+  } catch {
+    return undefined; // no WebAssembly, or a sandbox that forbids compiling it
+  }
+}
+
+function jsEngine(): Engine {
+  let buffer = new ArrayBuffer(1 << 16);
+  let w = new Float64Array(buffer);
+  const f64: Kernel = {
+    E: 8,
+    MR: 4,
+    NR: 4,
+    run: (ap, bp, c, mp, np, kc, ldc) => gemmJs(w, ap >> 3, bp >> 3, c >> 3, mp, np, kc, ldc >> 3),
+  };
+  return {
+    name: "js",
+    f32: f64,
+    f64,
+    workspace(bytes) {
+      if (bytes > buffer.byteLength) {
+        buffer = new ArrayBuffer(Math.max(bytes, buffer.byteLength * 2));
+        w = new Float64Array(buffer);
       }
-      for (; i < M; i++) {
-        const ci = cOff + i * N;
-        for (let k = k0; k < k1; k++) {
-          const x = a[i * K + k] as number;
-          const bk = k * N;
-          for (let j = n0; j < n1; j++) c[ci + j] += x * (b[bk + j] as number);
-        }
+      return buffer;
+    },
+  };
+}
+
+/**
+ * The JS micro-kernel: C[mp*4, np*4] += Ap Bp over one packed block (offsets in elements). Sixteen
+ * scalar accumulators; V8 keeps most in registers, which is what makes this ~3x a naive loop.
+ */
+function gemmJs(w: Float64Array, ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number): void {
+  for (let jr = 0; jr < np; jr++) {
+    for (let ir = 0; ir < mp; ir++) {
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      let pa = ap + ir * kc * 4;
+      let pb = bp + jr * kc * 4;
+      for (let k = 0; k < kc; k++, pa += 4, pb += 4) {
+        const b0 = w[pb] as number,
+          b1 = w[pb + 1] as number,
+          b2 = w[pb + 2] as number,
+          b3 = w[pb + 3] as number;
+        let a = w[pa] as number;
+        c00 += a * b0;
+        c01 += a * b1;
+        c02 += a * b2;
+        c03 += a * b3;
+        a = w[pa + 1] as number;
+        c10 += a * b0;
+        c11 += a * b1;
+        c12 += a * b2;
+        c13 += a * b3;
+        a = w[pa + 2] as number;
+        c20 += a * b0;
+        c21 += a * b1;
+        c22 += a * b2;
+        c23 += a * b3;
+        a = w[pa + 3] as number;
+        c30 += a * b0;
+        c31 += a * b1;
+        c32 += a * b2;
+        c33 += a * b3;
+      }
+      let r = c + ir * 4 * ldc + jr * 4;
+      w[r] += c00;
+      w[r + 1] += c01;
+      w[r + 2] += c02;
+      w[r + 3] += c03;
+      r += ldc;
+      w[r] += c10;
+      w[r + 1] += c11;
+      w[r + 2] += c12;
+      w[r + 3] += c13;
+      r += ldc;
+      w[r] += c20;
+      w[r + 1] += c21;
+      w[r + 2] += c22;
+      w[r + 3] += c23;
+      r += ldc;
+      w[r] += c30;
+      w[r + 1] += c31;
+      w[r + 2] += c32;
+      w[r + 3] += c33;
+    }
+  }
+}
+
+let engine: Engine | undefined;
+let forced: "wasm" | "js" | undefined;
+
+function getEngine(): Engine {
+  if (!engine) engine = (forced !== "js" && wasmEngine()) || jsEngine();
+  return engine;
+}
+
+/** Which kernels matmul uses: "auto" (WebAssembly SIMD when available) or "js". For tests and benchmarks. */
+export function setMatmulEngine(which: "auto" | "js"): void {
+  forced = which === "js" ? "js" : undefined;
+  engine = undefined;
+}
+
+/** The kernels in use: "wasm" (WebAssembly SIMD) or "js". */
+export function matmulEngine(): "wasm" | "js" {
+  return getEngine().name;
+}
+
+type View = Float32Array | Float64Array;
+
+/**
+ * Packs rows [0, rows) x cols [0, kc) of a strided matrix into panels of 4 rows (k-major: the 4
+ * values of one k are adjacent), zero-padding to mc rows. Full panels read 4 rows at once.
+ */
+function packA(src: HostArray, off: number, rs: number, cs: number, rows: number, mc: number, kc: number, dst: View, d: number): void {
+  for (let i = 0; i < mc; i += 4) {
+    let p0 = off + i * rs;
+    if (i + 4 <= rows) {
+      let p1 = p0 + rs,
+        p2 = p1 + rs,
+        p3 = p2 + rs;
+      for (let k = 0; k < kc; k++, d += 4, p0 += cs, p1 += cs, p2 += cs, p3 += cs) {
+        dst[d] = src[p0] as number;
+        dst[d + 1] = src[p1] as number;
+        dst[d + 2] = src[p2] as number;
+        dst[d + 3] = src[p3] as number;
+      }
+    } else {
+      for (let k = 0; k < kc; k++, d += 4, p0 += cs) {
+        for (let ii = 0, p = p0; ii < 4; ii++, p += rs) dst[d + ii] = i + ii < rows ? (src[p] as number) : 0;
       }
     }
   }
 }
 
-/** Batched [B,M,K] x [B,K,N] -> contiguous [B,M,N]. */
+/** Packs rows [0, kc) x cols [0, cols) into panels of NR (4 or 8) columns (k-major), zero-padding to ncp columns. */
+function packB(
+  src: HostArray,
+  off: number,
+  rs: number,
+  cs: number,
+  kc: number,
+  cols: number,
+  ncp: number,
+  NR: number,
+  dst: View,
+  d: number,
+): void {
+  const c2 = 2 * cs,
+    c3 = 3 * cs,
+    c4 = 4 * cs,
+    c5 = 5 * cs,
+    c6 = 6 * cs,
+    c7 = 7 * cs;
+  for (let j = 0; j < ncp; j += NR) {
+    let p = off + j * cs;
+    if (j + NR > cols) {
+      const w = cols - j;
+      for (let k = 0; k < kc; k++, p += rs) {
+        for (let jj = 0, q = p; jj < NR; jj++, q += cs) dst[d++] = jj < w ? (src[q] as number) : 0;
+      }
+    } else if (NR === 8) {
+      for (let k = 0; k < kc; k++, p += rs, d += 8) {
+        dst[d] = src[p] as number;
+        dst[d + 1] = src[p + cs] as number;
+        dst[d + 2] = src[p + c2] as number;
+        dst[d + 3] = src[p + c3] as number;
+        dst[d + 4] = src[p + c4] as number;
+        dst[d + 5] = src[p + c5] as number;
+        dst[d + 6] = src[p + c6] as number;
+        dst[d + 7] = src[p + c7] as number;
+      }
+    } else {
+      for (let k = 0; k < kc; k++, p += rs, d += 4) {
+        dst[d] = src[p] as number;
+        dst[d + 1] = src[p + cs] as number;
+        dst[d + 2] = src[p + c2] as number;
+        dst[d + 3] = src[p + c3] as number;
+      }
+    }
+  }
+}
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
+/**
+ * out[outOff..] (row-major M x N) = A[M,K] B[K,N] (or += with `accumulate`) for strided A and B
+ * (offset, row stride, column stride each).
+ */
+function gemmStrided(
+  k: Kernel,
+  ws: Engine,
+  da: HostArray,
+  aOff: number,
+  ars: number,
+  acs: number,
+  db: HostArray,
+  bOff: number,
+  brs: number,
+  bcs: number,
+  out: HostArray,
+  outOff: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate = false,
+): void {
+  const { E, MR, NR } = k;
+  const Mp = roundUp(M, MR);
+  const Np = roundUp(N, NR);
+  const kcMax = Math.min(K, KC);
+  // Column block: the whole width when C and the packed B fit their budgets. The workspace (wasm
+  // memory never shrinks) thus stays near C_BUDGET + B_BUDGET for any shape.
+  const ncFit = Math.min(C_BUDGET / (Mp * E), B_BUDGET / (kcMax * E));
+  const nc = Math.min(Np, Math.max(NR, Math.floor(ncFit / NR) * NR));
+  const mcMax = Math.min(Mp, MC);
+  // Workspace: [A block | B block | C panel], 16-byte aligned (every size is a multiple of 16).
+  const apB = 0;
+  const bpB = apB + mcMax * kcMax * E;
+  const cB = bpB + kcMax * nc * E;
+  const buf = ws.workspace(cB + Mp * nc * E);
+  const view: View = E === 4 ? new Float32Array(buf) : new Float64Array(buf);
+  const cE = cB / E;
+  for (let jc = 0; jc < N; jc += nc) {
+    const ncur = Math.min(nc, N - jc);
+    const ncp = roundUp(ncur, NR);
+    const ldc = ncp * E;
+    view.fill(0, cE, cE + Mp * ncp);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      packB(db, bOff + pc * brs + jc * bcs, brs, bcs, kc, ncur, ncp, NR, view, bpB / E);
+      for (let ic = 0; ic < Mp; ic += MC) {
+        const mc = Math.min(MC, Mp - ic);
+        packA(da, aOff + ic * ars + pc * acs, ars, acs, Math.min(mc, M - ic), mc, kc, view, apB / E);
+        k.run(apB, bpB, cB + ic * ldc, mc / MR, ncp / NR, kc, ldc);
+      }
+    }
+    // Copy the valid part of the C panel out (converting to out's element type). One set() when
+    // the panel rows are exactly out's rows; else a loop (subarray() per row costs ~1 us).
+    if (!accumulate && ncp === N) out.set(view.subarray(cE, cE + M * N), outOff);
+    else {
+      for (let i = 0, src = cE, dst = outOff + jc; i < M; i++, src += ncp, dst += N) {
+        if (accumulate) for (let j = 0; j < ncur; j++) out[dst + j] += view[src + j] as number;
+        else for (let j = 0; j < ncur; j++) out[dst + j] = view[src + j] as number;
+      }
+    }
+  }
+}
+
+/** C[M,N] (at cOff) += A[M,K] B[K,N] on contiguous row-major arrays; float32 C accumulates in float32. */
+export function gemm(a: HostArray, b: HostArray, c: HostArray, cOff: number, M: number, K: number, N: number): void {
+  if (M === 0 || N === 0 || K === 0) return;
+  const ws = getEngine();
+  gemmStrided(c instanceof Float32Array ? ws.f32 : ws.f64, ws, a, 0, K, 1, b, 0, N, 1, c, cOff, M, K, N, true);
+}
+
+const computesIn32 = (dtype: DType) => dtype === "float32" || dtype === "float16" || dtype === "bfloat16";
+
+/** Batched [B,M,K] x [B,K,N] -> contiguous [B,M,N]; batch strides may be 0 (broadcast). */
 export function matmul(a: StridedRef, b: StridedRef, dtype: DType): HostArray {
   const [B, M, K] = a.shape as [number, number, number];
   const N = b.shape[2] as number;
   const out = allocArray(B * M * N, dtype);
+  if (B === 0 || M === 0 || N === 0 || K === 0) return out; // empty sum: zeros
+  const ws = getEngine();
+  const k = computesIn32(dtype) ? ws.f32 : ws.f64;
   const da = a.data as HostArray;
   const db = b.data as HostArray;
   const [sab, sam, sak] = a.strides as [number, number, number];
   const [sbb, sbk, sbn] = b.strides as [number, number, number];
-  // Accumulate in float64 for every dtype, then round once.
-  const acc = dtype === "float64" ? out : allocArray(M * N, "float64");
-  for (let bi = 0; bi < B; bi++) {
-    const pa = pack(da, a.offset + bi * sab, M, K, sam, sak, "float64");
-    const pb = pack(db, b.offset + bi * sbb, K, N, sbk, sbn, "float64");
-    if (acc === out) gemm(pa, pb, out, bi * M * N, M, K, N);
-    else {
-      acc.fill(0);
-      gemm(pa, pb, acc, 0, M, K, N);
-      out.set(acc, bi * M * N);
+  if (B > 1 && sbb === 0 && sab === M * sam) {
+    // One B for every batch and A's batches evenly spaced rows: a single [B*M, K] x [K, N] product.
+    gemmStrided(k, ws, da, a.offset, sam, sak, db, b.offset, sbk, sbn, out, 0, B * M, K, N);
+  } else {
+    for (let bi = 0; bi < B; bi++) {
+      gemmStrided(k, ws, da, a.offset + bi * sab, sam, sak, db, b.offset + bi * sbb, sbk, sbn, out, bi * M * N, M, K, N);
     }
-    freeArray(pa);
-    freeArray(pb);
   }
-  if (acc !== out) freeArray(acc);
-  return out;
+  return finalize(out, dtype);
 }

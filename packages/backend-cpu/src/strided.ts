@@ -20,11 +20,11 @@ export function coalesce(shape: readonly number[], stridesList: readonly (readon
     const last = outShape.length - 1;
     if (last >= 0 && stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * size)) {
       outShape[last] = (outShape[last] as number) * size;
-      stridesList.forEach((s, k) => ((outStrides[k] as number[])[last] = s[d] as number));
+      for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[])[last] = (stridesList[k] as readonly number[])[d] as number;
       continue;
     }
     outShape.push(size);
-    stridesList.forEach((s, k) => (outStrides[k] as number[]).push(s[d] as number));
+    for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[]).push((stridesList[k] as readonly number[])[d] as number);
   }
   return { shape: outShape, strides: outStrides };
 }
