@@ -167,8 +167,9 @@ function backward(t: Tensor, gradient: Tensor | undefined, options: { retainGrap
   runBackward([t], [g], options);
 }
 
-function label(t: Tensor, name: string): void {
-  if (t.gradFn instanceof Node) t.gradFn.rename(name);
+/** labelGrad's hook; `inputs` (when the op passes them) become the node's nextFunctions. */
+function label(t: Tensor, name: string, inputs?: readonly Tensor[]): void {
+  if (t.gradFn instanceof Node) t.gradFn.rename(name, inputs);
 }
 
 installGradRecorder({ record, backward, label, rebase });

@@ -17,9 +17,15 @@ export interface BackwardContext {
 export interface Formula {
   /** PyTorch's grad_fn name, e.g. "MulBackward0". */
   name: string;
-  /** Inputs to keep for backward: all, none, or a list of positions. */
-  saveInputs?: boolean | readonly number[];
-  saveOutput?: boolean;
+  /** A name that depends on the call (copy is CloneBackward0 when nothing is converted). */
+  nameFor?: (inputs: readonly Tensor[], output: Tensor, args: Readonly<Record<string, unknown>>) => string;
+  /**
+   * Inputs to keep for backward: all, none, a list of positions, or a function of which inputs
+   * need a gradient (mul keeps b only when a needs a gradient, as PyTorch does, so that
+   * x.mul_(2) on a non-leaf does not save the x it overwrites).
+   */
+  saveInputs?: boolean | readonly number[] | ((needsGrad: readonly boolean[], args: Readonly<Record<string, unknown>>) => boolean | readonly number[]);
+  saveOutput?: boolean | ((args: Readonly<Record<string, unknown>>) => boolean);
   /** Gradients for each input, already reduced to the input's shape (null: no gradient). */
   backward(ctx: BackwardContext, grad: Tensor): (Tensor | null)[];
 }
@@ -78,6 +84,8 @@ export class Node {
   private savedOutput: Tensor | undefined;
   private savedVersions: [Tensor, number][] = [];
   private freed = false;
+  /** Whether backward needs anything saved; nodes that saved nothing can run again after release (as in PyTorch). */
+  private readonly savesTensors: boolean;
   readonly args: Readonly<Record<string, unknown>>;
   private argHandles: Tensor[];
   private owned: Set<Tensor> = new Set();
@@ -97,7 +105,7 @@ export class Node {
     output: Tensor,
     args: Readonly<Record<string, unknown>>,
   ) {
-    this.label = formula.name;
+    this.label = formula.nameFor ? formula.nameFor(inputs, output, args) : formula.name;
     // Tensors among the args (masks, indices) are saved like inputs.
     const ownArgs: Record<string, unknown> = {};
     const argHandles: Tensor[] = [];
@@ -111,9 +119,10 @@ export class Node {
     this.args = ownArgs;
     this.argHandles = argHandles;
     this.next = inputs.map((t) => (t.requiresGrad ? (t.gradFn instanceof Node ? t.gradFn : accumulatorOf(t)) : null));
-    const save = formula.saveInputs ?? false;
+    const rule = formula.saveInputs ?? false;
+    const save = typeof rule === "function" ? rule(inputs.map((t) => t.requiresGrad), args) : rule;
     this.savedInputs = inputs.map((t, i) => (save === true || (Array.isArray(save) && save.includes(i)) ? saveHandle(t) : undefined));
-    if (formula.saveOutput) {
+    if (typeof formula.saveOutput === "function" ? formula.saveOutput(args) : formula.saveOutput) {
       // The output's grad_fn is this node (attached right after construction).
       const h = keep(output.detach());
       h.gradFn = this;
@@ -122,6 +131,7 @@ export class Node {
     }
     for (const [i, h] of this.savedInputs.entries()) if (h) this.savedVersions.push([h, (inputs[i] as Tensor)._storage.version]);
     if (this.savedOutput) this.savedVersions.push([this.savedOutput, output._storage.version]);
+    this.savesTensors = this.savedInputs.some((h) => h !== undefined) || this.savedOutput !== undefined || argHandles.length > 0;
     const handles = [...this.savedInputs, this.savedOutput, ...argHandles].filter((h): h is Tensor => h !== undefined && !inputs.includes(h));
     this.owned = new Set(handles);
     if (handles.length) savedFinalizer.register(this, handles, this);
@@ -138,18 +148,22 @@ export class Node {
   }
 
   /** @internal used by labelGrad for composite ops. */
-  rename(name: string): void {
+  rename(name: string, inputs?: readonly Tensor[]): void {
     this.label = name;
+    // A composite op (mean = sum / n) shows the edges to its own inputs, as PyTorch's single node would.
+    if (inputs) this.shownNext = inputs.map((t) => (t.requiresGrad ? (t.gradFn instanceof Node ? t.gradFn : accumulatorOf(t)) : null));
   }
+
+  private shownNext: (Edge | null)[] | null = null;
 
   /** PyTorch's next_functions: [edge, 0] per input. */
   get nextFunctions(): [Edge | null, number][] {
-    return this.next.map((e) => [e, 0]);
+    return (this.shownNext ?? this.next).map((e) => [e, 0]);
   }
 
   /** Runs the formula; checks that saved tensors were not modified in place and the graph is not freed. */
   apply(grad: Tensor): (Tensor | null)[] {
-    if (this.freed) {
+    if (this.freed && this.savesTensors) {
       throw new DLError(
         "backward",
         "trying to backward through the graph a second time (or directly access saved tensors after they have already been freed); specify retainGraph: true if you need to backward twice",

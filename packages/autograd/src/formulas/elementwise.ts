@@ -60,7 +60,12 @@ export const unaryFormulas: Record<string, Formula> = {
   relu: unary("ReluBackward0", "output", (c, g) => where(cmp("gt", out(c), 0), g, 0)),
 };
 
-function binary(name: string, save: boolean | number[], f: (c: BackwardContext, g: Tensor) => [Tensor | null, Tensor | null], saveOutput = false): Formula {
+function binary(
+  name: string,
+  save: Formula["saveInputs"],
+  f: (c: BackwardContext, g: Tensor) => [Tensor | null, Tensor | null],
+  saveOutput: Formula["saveOutput"] = false,
+): Formula {
   return {
     name,
     saveInputs: save,
@@ -87,8 +92,10 @@ function tieSplit(a: Tensor, b: Tensor, g: Tensor, pick: "gt" | "lt"): [Tensor, 
 export const binaryFormulas: Record<string, Formula> = {
   add: binary("AddBackward0", false, (_c, g) => [g, g]),
   sub: binary("SubBackward0", false, (_c, g) => [g, neg(g)]),
-  mul: binary("MulBackward0", true, (c, g) => [c.needsGrad[0] ? mul(g, x1(c)) : null, c.needsGrad[1] ? mul(g, x0(c)) : null]),
-  div: binary("DivBackward0", true, (c, g) => [
+  // a is needed only for b's gradient and b only for a's (PyTorch saves the same way).
+  mul: binary("MulBackward0", (ng) => [...(ng[1] ? [0] : []), ...(ng[0] ? [1] : [])], (c, g) => [c.needsGrad[0] ? mul(g, x1(c)) : null, c.needsGrad[1] ? mul(g, x0(c)) : null]),
+  // a is needed only for b's gradient (PyTorch saves the same way).
+  div: binary("DivBackward0", (ng) => (ng[1] ? [0, 1] : [1]), (c, g) => [
     c.needsGrad[0] ? div(g, x1(c)) : null,
     c.needsGrad[1] ? neg(div(mul(g, x0(c)), mul(x1(c), x1(c)))) : null,
   ]),
@@ -139,8 +146,9 @@ export const binaryFormulas: Record<string, Formula> = {
   ]),
   remainder: binary("RemainderBackward0", true, (c, g) => [g, mul(neg(g), un("floor", div(x0(c), x1(c))))]),
   fmod: binary("FmodBackward0", true, (c, g) => [g, mul(neg(g), un("trunc", div(x0(c), x1(c))))]),
-  floorDiv: binary("FloorDivideBackward0", false, (_c, g) => [zerosOf(g.shape, g), zerosOf(g.shape, g)]),
-  truncDiv: binary("DivBackward1", false, (_c, g) => [zerosOf(g.shape, g), zerosOf(g.shape, g)]),
+  // PyTorch names div(a, b, rounding_mode=...) DivBackward2 for both modes.
+  floorDiv: binary("DivBackward2", false, (_c, g) => [zerosOf(g.shape, g), zerosOf(g.shape, g)]),
+  truncDiv: binary("DivBackward2", false, (_c, g) => [zerosOf(g.shape, g), zerosOf(g.shape, g)]),
   where: {
     name: "WhereBackward0",
     backward(c, g) {

@@ -4,7 +4,8 @@ import type { Formula } from "../node.js";
 export const linalgFormulas: Record<string, Formula> = {
   matmul: {
     name: "BmmBackward0",
-    saveInputs: true,
+    // a is needed only for b's gradient and b only for a's.
+    saveInputs: (ng) => [...(ng[1] ? [0] : []), ...(ng[0] ? [1] : [])],
     backward(c, g) {
       const a = c.inputs[0] as Tensor;
       const b = c.inputs[1] as Tensor;

@@ -50,6 +50,8 @@ export const viewFormulas: Record<string, Formula> = {
   },
   copy: {
     name: "ToCopyBackward0",
+    // clone() and contiguous() copy without converting: PyTorch's CloneBackward0.
+    nameFor: (inputs, output) => (inputs[0]?.dtype === output.dtype && inputs[0]?.device === output.device ? "CloneBackward0" : "ToCopyBackward0"),
     backward: (c, g) => [g.to({ dtype: c.inputDtypes[0], device: c.inputDevices[0] })],
   },
 };
