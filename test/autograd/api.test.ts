@@ -178,9 +178,8 @@ describeEachBackend("autograd API", () => {
       expect(acc.nextFunctions).toEqual([]);
     });
 
-    // PyTorch: out.grad_fn.next_functions == ((<MulBackward0>, 0),). dl's mean is div(sum(z), n)
-    // relabelled, so its node's inputs are the sum's view node and the constant n.
-    it.fails("nextFunctions of MeanBackward0 is ((MulBackward0, 0),) as in PyTorch", () => {
+    // PyTorch: out.grad_fn.next_functions == ((<MulBackward0>, 0),). mean labels its node with its input.
+    it("nextFunctions of MeanBackward0 is ((MulBackward0, 0),) as in PyTorch", () => {
       const { z, out } = build();
       const next = (out.gradFn as Node).nextFunctions;
       expect(next.map(([e, i]) => [nameOf(e), i])).toEqual([["MulBackward0", 0]]);

@@ -105,17 +105,6 @@ const gradFnMismatches: Record<string, string> = {
  * keeps them visible and turns red once fixed (then remove the entry).
  */
 const knownWrong: Record<string, string> = {
-  // scatterReduce(includeSelf: false) with amax/amin seeds the targets with src values through a
-  // plain scatter; with duplicate indices that scatter's backward hands the seed's share of the
-  // gradient to every src element written there (indexing.ts should seed with -inf/+inf instead).
-  "scatterReduce amin exclude self": "includeSelf=false seeding in indexing.ts scatterReduce",
-  // In-place ops whose backward needs the value they overwrite (PyTorch keeps "original_self"):
-  // dl computes op(y) out of place, which saves y, then writes into y, so backward finds the saved
-  // y at a newer version. Needs a hook before writeInPlace's write (see the report).
-  "inplace mul_ tensor": "mul_ with a tensor that requires grad saves the overwritten y",
-  "inplace div_ tensor": "div_ by a tensor that requires grad saves the overwritten y",
-  "inplace pow_": "pow_ saves the overwritten y",
-  "inplace abs_": "abs_ saves the overwritten y",
 };
 
 describeEachBackend("gradients match PyTorch", () => {

@@ -172,4 +172,8 @@ function label(t: Tensor, name: string, inputs?: readonly Tensor[]): void {
   if (t.gradFn instanceof Node) t.gradFn.rename(name, inputs);
 }
 
-installGradRecorder({ record, backward, label, rebase });
+function prepareWrite(x: Tensor, value: Tensor): void {
+  if (value.gradFn instanceof Node) value.gradFn.preserveSavedFrom(x._storage);
+}
+
+installGradRecorder({ record, backward, label, rebase, prepareWrite });

@@ -1,4 +1,4 @@
-import { type DType, DLError, Tensor, keep } from "@dl/tensor";
+import { type DType, DLError, type Storage, Tensor, gradState, keep } from "@dl/tensor";
 
 /** What a backward formula sees. */
 export interface BackwardContext {
@@ -189,6 +189,32 @@ export class Node {
       },
       grad,
     );
+  }
+
+  /**
+   * Called just before an in-place write into `storage` that stores this node's output (x.mul_(y)
+   * computed mul(x, y) here): saved inputs aliasing that storage are replaced by copies of their
+   * current values, as PyTorch saves the original self of in-place ops.
+   */
+  preserveSavedFrom(storage: Storage): void {
+    const prevMode = gradState.enabled;
+    gradState.enabled = false;
+    try {
+      this.savedInputs = this.savedInputs.map((h) => {
+        if (!h || h._storage !== storage) return h;
+        const copy = keep(h.clone());
+        if (h.requiresGrad) {
+          copy.gradFn = h.gradFn;
+          copy._requiresGrad = true;
+        }
+        this.savedVersions = this.savedVersions.map(([t, v]) => (t === h ? [copy, copy._storage.version] : [t, v]));
+        if (this.owned.delete(h)) h.dispose();
+        this.owned.add(copy);
+        return copy;
+      });
+    } finally {
+      gradState.enabled = prevMode;
+    }
   }
 
   private ownedHandles(): Tensor[] {

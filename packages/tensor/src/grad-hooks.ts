@@ -14,8 +14,10 @@ export interface GradRecorder {
    * x, and its base when x is a view, must take on result's history.
    */
   rebase(x: Tensor, result: Tensor): void;
+  /** Just before `value` is written into x's storage in place: keep what value's backward saved from it. */
+  prepareWrite(x: Tensor, value: Tensor): void;
   /** Names the node that produced `t` after the composite op that made it (MeanBackward0, ...). */
-  label(t: Tensor, name: string): void;
+  label(t: Tensor, name: string, inputs?: readonly Tensor[]): void;
 }
 
 export const gradState: { enabled: boolean; recorder: GradRecorder | null } = { enabled: true, recorder: null };
@@ -30,9 +32,10 @@ export function isGradEnabled(): boolean {
 
 /**
  * Composite ops (mean = sum / n, ...) call this on their result so that gradFn carries PyTorch's
- * name for the op rather than the name of the last primitive.
+ * name for the op rather than the name of the last primitive; with `inputs`, gradFn.nextFunctions
+ * shows the composite's inputs as PyTorch does (backward still runs through the primitives).
  */
-export function labelGrad(t: Tensor, name: string): Tensor {
-  if (t.gradFn !== null) gradState.recorder?.label(t, name);
+export function labelGrad(t: Tensor, name: string, inputs?: readonly Tensor[]): Tensor {
+  if (t.gradFn !== null) gradState.recorder?.label(t, name, inputs);
   return t;
 }

@@ -214,6 +214,7 @@ export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast =
     if (!shapesEqual(history.shape, x.shape)) history = history.expand(x.shape);
     if (history.dtype !== x.dtype) history = history.to(x.dtype);
   }
+  if (history !== null && v.requiresGrad) recorder?.prepareWrite(x, v);
   x.backend.write(x.ref, broadcastRef(v, x.shape));
   x._storage.version++;
   if (history !== null) recorder?.rebase(x, history);

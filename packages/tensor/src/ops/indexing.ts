@@ -227,8 +227,11 @@ function scatterReduceImpl(
   const s1 = atLeast1d(src);
   let out: Tensor;
   if (reduce === "amax" || reduce === "amin") {
-    // Seeding the targets with one of their own values makes the extreme ignore x there.
-    const base = includeSelf ? x1 : scatterOp(x1, d, i1, s1, "none");
+    // Without self, targets start at the reduction's identity (±inf) so x is ignored there; integer
+    // dtypes have no infinity, so they seed with one of the scattered values (same result, and
+    // integers carry no gradient).
+    const seed = isFloating(x.dtype) ? filled(reduce === "amax" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY, x.dtype, i1.shape, x.device) : s1;
+    const base = includeSelf ? x1 : scatterOp(x1, d, i1, seed, "none");
     out = scatterOp(base, d, i1, s1, reduce);
   } else {
     const identity = reduce === "prod" ? 1 : 0;

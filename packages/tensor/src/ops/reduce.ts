@@ -108,7 +108,7 @@ export function sum(x: Tensor, dim?: DimArg<ReduceOptions>, options?: ReduceOpti
   const [d, o] = splitArgs(dim, options);
   const dims = reductionDims("sum", x, d);
   const dtype = accDtype(x, o.dtype);
-  return labelGrad(reduceOp("sum", accInput(x, dtype), dims, o.keepdim ?? false, dtype), d === undefined ? "SumBackward0" : "SumBackward1");
+  return labelGrad(reduceOp("sum", accInput(x, dtype), dims, o.keepdim ?? false, dtype), d === undefined ? "SumBackward0" : "SumBackward1", [x]);
 }
 
 /** torch.nansum: sum treating NaN as zero. */
@@ -139,7 +139,7 @@ export function mean(x: Tensor, dim?: DimArg<ReduceOptions>, options?: ReduceOpt
   const dtype = checkMeanDtype("mean", x, o.dtype);
   const dims = reductionDims("mean", x, d);
   const s = reduceOp("sum", accInput(x, dtype), dims, o.keepdim ?? false, dtype);
-  return labelGrad(binaryOp("div", s, reducedCount(x, dims)), d === undefined ? "MeanBackward0" : "MeanBackward1");
+  return labelGrad(binaryOp("div", s, reducedCount(x, dims)), d === undefined ? "MeanBackward0" : "MeanBackward1", [x]);
 }
 
 /** torch.nanmean: mean over the non-NaN elements. */
