@@ -3,7 +3,7 @@ import { type DType, type HostArray, isDType, isFloating } from "./dtype.js";
 import { ArgumentError, DLError, DTypeError, IndexError, ShapeError, fmtShape } from "./errors.js";
 import { formatTensor } from "./format.js";
 import { writeInPlace } from "./ops/dispatch.js";
-import { gradState } from "./grad-hooks.js";
+import { gradState, labelGrad } from "./grad-hooks.js";
 import { trackInScope } from "./scope.js";
 import {
   type Layout,
@@ -189,9 +189,10 @@ export class Tensor {
 
   /** view() when possible, otherwise a contiguous copy with the new shape. */
   reshape(...shape: (number | readonly number[])[]): Tensor {
+    // gradFn names follow PyTorch 1.13: a reshape that can view is an alias, otherwise a copy + view.
     const l = viewLayout("reshape", this, dimsArg(shape));
-    if (l) return this._derive("view", l, { shape: this.shape });
-    return this.contiguous().view(dimsArg(shape));
+    if (l) return labelGrad(this._derive("view", l, { shape: this.shape }), "ReshapeAliasBackward0");
+    return labelGrad(this.contiguous().view(dimsArg(shape)), "UnsafeViewBackward0");
   }
 
   viewAs(other: Tensor): Tensor {
@@ -234,7 +235,7 @@ export class Tensor {
   /** 2-D transpose (0-D and 1-D tensors are returned as is). */
   t(): Tensor {
     if (this.ndim > 2) throw new ShapeError("t", `expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
-    return this.ndim < 2 ? this : this.transpose(0, 1);
+    return this.ndim < 2 ? this : labelGrad(this.transpose(0, 1), "TBackward0");
   }
 
   /** Transpose of the last two dims (batched matrices). */
@@ -288,11 +289,11 @@ export class Tensor {
   /** Removes size-1 dims (all, or those given). */
   squeeze(dim?: number | readonly number[]): Tensor {
     const dims = dim === undefined ? undefined : typeof dim === "number" ? [dim] : dim;
-    return this._derive("view", squeezeLayout(this, dims), { shape: this.shape });
+    return labelGrad(this._derive("view", squeezeLayout(this, dims), { shape: this.shape }), dim === undefined ? "SqueezeBackward0" : "SqueezeBackward1");
   }
 
   unsqueeze(dim: number): Tensor {
-    return this._derive("view", unsqueezeLayout(this, dim), { shape: this.shape });
+    return labelGrad(this._derive("view", unsqueezeLayout(this, dim), { shape: this.shape }), "UnsqueezeBackward0");
   }
 
   diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
