@@ -417,7 +417,7 @@ export class Tensor {
   /** Computes gradients of this tensor w.r.t. graph leaves (requires @dl/autograd). */
   backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     const r = gradState.recorder;
-    if (!r) throw new DLError("backward", "automatic differentiation is not loaded: import { enableAutograd } from '@dl/autograd'");
+    if (!r) throw new DLError("backward", 'automatic differentiation is not loaded: add import "@dl/autograd" to the program');
     r.backward(this, gradient, options);
   }
 
