@@ -51,7 +51,15 @@ export const LAYERS = {
  * reachable through a Node-only subpath export (e.g. "./node"), never from the package's main entry.
  * Example: "@dl/transformers": ["src/node/load-file.ts"]
  */
-export const NODE_BUILTIN_ALLOWLIST = {};
+export const NODE_BUILTIN_ALLOWLIST = {
+  // DataLoader workers on Node versions without process.getBuiltinModule: the "./node" subpath
+  // registers worker_threads as the worker factory (the main entry finds it at run time instead).
+  "@dl/data": ["src/node.ts"],
+  // save(stateDict, path) / load(path): the only Node use is a dynamic import("node:fs/promises") in
+  // the branch that handles a file path (marked webpackIgnore / @vite-ignore), so the main entry still
+  // bundles for browsers, where save() returns a Blob and load() takes a Blob / Response / ArrayBuffer.
+  "@dl/nn": ["src/serialization.ts"],
+};
 
 const SOURCE_EXT = /\.(?:ts|mts|cts|tsx|js|mjs|cjs)$/;
 const DEP_FIELDS = ["dependencies", "peerDependencies", "optionalDependencies"];

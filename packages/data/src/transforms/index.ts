@@ -1,0 +1,17 @@
+export {
+  CenterCrop,
+  Compose,
+  type ImageInput,
+  Lambda,
+  Normalize,
+  type PaddingMode,
+  RandomCrop,
+  type RandomCropOptions,
+  RandomHorizontalFlip,
+  RandomVerticalFlip,
+  ToTensor,
+  type Transform,
+  type TransformLike,
+  applyTransform,
+  padImage,
+} from "./transforms.js";
