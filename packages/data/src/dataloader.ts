@@ -52,6 +52,11 @@ function withTimeout<R>(p: Promise<R>, seconds: number, worker: number, batch: n
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** A map-style dataset that can fetch a collated batch at once (TensorDataset). */
+interface BatchFetching<B> {
+  getBatch(indices: readonly number[]): B;
+}
+
 /** Collects every Tensor reachable from a collated batch. */
 function tensorsIn(v: unknown, out: Set<Tensor>, depth = 0): void {
   if (depth > 64 || v === null || typeof v !== "object") return;
@@ -169,7 +174,12 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
     this.iterable = iterable;
     const autoCollation = batchSampler !== null || (iterable && batchSize !== null);
     this.collateFn = options.collateFn ?? ((autoCollation ? defaultCollate : defaultConvert) as (items: T[]) => B);
+    this.batchFetch =
+      options.collateFn === undefined && autoCollation && !iterable && typeof (dataset as { getBatch?: unknown }).getBatch === "function";
   }
+
+  /** Whether batches come from dataset.getBatch(indices) (already collated) instead of getItem + collate. */
+  private readonly batchFetch: boolean;
 
   /** The number of batches (for an IterableDataset: from its length, if it has one). */
   get length(): number {
@@ -228,7 +238,8 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
     const it = this.indexStream();
     for (let r = it.next(); !r.done; r = it.next()) {
       const idx = r.value;
-      yield typeof idx === "number" ? this.collateFn(ds.getItem(idx) as never) : this.collateFn(idx.map((i) => ds.getItem(i)));
+      if (typeof idx === "number") yield this.collateFn(ds.getItem(idx) as never);
+      else yield this.batchFetch ? (ds as unknown as BatchFetching<B>).getBatch(idx) : this.collateFn(idx.map((i) => ds.getItem(i)));
     }
   }
 
@@ -271,6 +282,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
     for (let r = it.next(); !r.done; r = it.next()) {
       const idx = r.value;
       if (typeof idx === "number") yield this.collateFn((await ds.getItem(idx)) as never);
+      else if (this.batchFetch) yield (ds as unknown as BatchFetching<B>).getBatch(idx);
       else {
         const items: T[] = [];
         for (const i of idx) items.push(await ds.getItem(i));

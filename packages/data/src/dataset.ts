@@ -1,4 +1,15 @@
-import { ArgumentError, type Generator, IndexError, ShapeError, type Tensor, defaultGenerator, fmtShape, randperm } from "@dl/tensor";
+import {
+  ArgumentError,
+  type Generator,
+  IndexError,
+  ShapeError,
+  type Tensor,
+  defaultGenerator,
+  fmtShape,
+  fromHost,
+  indexSelect,
+  randperm,
+} from "@dl/tensor";
 
 /**
  * A map-style dataset (torch.utils.data.Dataset): items by index. Subclasses implement
@@ -91,6 +102,20 @@ export class TensorDataset extends Dataset<Tensor[]> {
   getItem(index: number): Tensor[] {
     const i = normIndex("TensorDataset", index, this.length);
     return this.tensors.map((t) => t.select(0, i));
+  }
+
+  /**
+   * A whole batch in one gather per tensor: what defaultCollate would build from getItem() rows,
+   * without stacking them one by one (the DataLoader uses it when no collateFn is given).
+   */
+  getBatch(indices: readonly number[]): Tensor[] {
+    const n = this.length;
+    const idx = fromHost(
+      indices.map((i) => normIndex("TensorDataset", i, n)),
+      [indices.length],
+      { dtype: "int64", device: this.tensors[0]?.device },
+    );
+    return this.tensors.map((t) => indexSelect(t, 0, idx));
   }
 
   get length(): number {
