@@ -1,2 +1,284 @@
-// Being written; see docs/architecture.md.
-export {};
+import {
+  ArgumentError,
+  type DType,
+  DTypeError,
+  type Generator,
+  ShapeError,
+  type Tensor,
+  abs,
+  add,
+  amax,
+  chunk,
+  erf,
+  exp,
+  expm1,
+  ge,
+  gt,
+  isFloating,
+  le,
+  log,
+  log1p,
+  logicalOr,
+  lt,
+  mul,
+  neg,
+  sub,
+  sum,
+  rand,
+  div,
+  relu as reluOp,
+  sigmoid as sigmoidOp,
+  tanh as tanhOp,
+  where,
+} from "@dl/tensor";
+
+/**
+ * Activation functions (torch.nn.functional). Each is composed from differentiable @dl/tensor
+ * primitives, and arranged so that the gradient at the kinks equals PyTorch's backward formula
+ * (relu'(0) = 0, hardtanh' = 0 at both bounds, elu'(0) = alpha, ...). Branches that would
+ * overflow (exp of a large input) are clamped before the exp so that masked-out branches never
+ * produce inf * 0 = NaN in backward.
+ *
+ * `inplace` is accepted everywhere PyTorch accepts it and ignored: the result is always a new
+ * tensor and the input is left unchanged (write `x = F.relu(x)`).
+ */
+export interface InplaceOption {
+  /** Accepted for PyTorch compatibility and ignored: the result is always a new tensor. */
+  inplace?: boolean;
+}
+
+function requireFloat(op: string, x: Tensor): void {
+  if (!isFloating(x.dtype)) throw new DTypeError(op, `expected a floating point input, got ${x.dtype}`);
+}
+
+/** max(x, 0) (F.relu). */
+export function relu(x: Tensor, _options: InplaceOption = {}): Tensor {
+  return reluOp(x);
+}
+
+/** Clamps to [minVal, maxVal]; the gradient is zero at and beyond both bounds (F.hardtanh). */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1, _options: InplaceOption = {}): Tensor {
+  if (minVal > maxVal)
+    throw new ArgumentError("hardtanh", `min_val cannot be greater than max_val (got min_val=${minVal}, max_val=${maxVal})`);
+  return where(le(x, minVal), minVal, where(ge(x, maxVal), maxVal, x));
+}
+
+/** min(max(x, 0), 6) (F.relu6). */
+export function relu6(x: Tensor, options: InplaceOption = {}): Tensor {
+  return hardtanh(x, 0, 6, options);
+}
+
+/** x for x > 0, negativeSlope * x otherwise (F.leaky_relu). */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01, _options: InplaceOption = {}): Tensor {
+  return where(gt(x, 0), x, mul(x, negativeSlope));
+}
+
+/**
+ * Leaky ReLU with a learned slope per channel (F.prelu). weight has 1 element or one per channel
+ * (dim 1 of the input; inputs with fewer than 2 dims have one channel, as in PyTorch).
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  if (weight.ndim > 1) throw new ShapeError("prelu", `weight must be a scalar or 1-D tensor, got shape [${weight.shape.join(",")}]`);
+  const n = weight.numel();
+  let w = weight.ndim === 1 && n === 1 ? weight.reshape([]) : weight;
+  if (n !== 1) {
+    const channels = x.ndim >= 2 ? (x.shape[1] as number) : 1;
+    if (channels !== n) {
+      throw new ShapeError(
+        "prelu",
+        `mismatch of parameter numbers and input channel size: found parameter numbers = ${n} and channel size = ${channels} (input shape [${x.shape.join(",")}])`,
+      );
+    }
+    w = weight.reshape(x.shape.map((s, i) => (i === 1 ? s : 1)));
+  }
+  return where(gt(x, 0), x, mul(w, x));
+}
+
+/** x for x > 0, alpha * (exp(x) - 1) otherwise (F.elu). */
+export function elu(x: Tensor, alpha = 1, _options: InplaceOption = {}): Tensor {
+  const pos = gt(x, 0);
+  // The exp branch sees min(x, 0) so that its (masked) gradient is finite for large x.
+  return where(pos, x, mul(expm1(where(pos, 0, x)), alpha));
+}
+
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/** scale * elu(x, alpha) with the self-normalizing constants (F.selu). */
+export function selu(x: Tensor, _options: InplaceOption = {}): Tensor {
+  const pos = gt(x, 0);
+  return where(pos, mul(x, SELU_SCALE), mul(expm1(where(pos, 0, x)), SELU_ALPHA * SELU_SCALE));
+}
+
+/** max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (F.celu). */
+export function celu(x: Tensor, alpha = 1, _options: InplaceOption = {}): Tensor {
+  if (alpha === 0) throw new ArgumentError("celu", "ZeroDivisionError: alpha cannot be 0 for CELU");
+  const pos = gt(x, 0);
+  return where(pos, x, mul(expm1(div(where(pos, 0, x), alpha)), alpha));
+}
+
+export interface GeluOptions {
+  /** "none" (exact, with erf; default) or "tanh" (the tanh approximation). */
+  approximate?: "none" | "tanh";
+}
+
+/** x * Phi(x) (F.gelu); approximate "tanh" uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  const approximate = options.approximate ?? "none";
+  if (approximate === "none") return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+  if (approximate === "tanh") {
+    const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+    return mul(mul(x, 0.5), add(tanhOp(inner), 1));
+  }
+  throw new ArgumentError("gelu", `approximate argument must be either none or tanh, got '${approximate as string}'`);
+}
+
+/** x * sigmoid(x) (F.silu, also called swish). */
+export function silu(x: Tensor, _options: InplaceOption = {}): Tensor {
+  return mul(x, sigmoidOp(x));
+}
+
+/** x * tanh(softplus(x)) (F.mish). */
+export function mish(x: Tensor, _options: InplaceOption = {}): Tensor {
+  return mul(x, tanhOp(softplus(x)));
+}
+
+/** 1 / (1 + exp(-x)) (F.sigmoid). */
+export function sigmoid(x: Tensor): Tensor {
+  return sigmoidOp(x);
+}
+
+/** tanh(x) (F.tanh). */
+export function tanh(x: Tensor): Tensor {
+  return tanhOp(x);
+}
+
+/**
+ * log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (F.softplus).
+ */
+export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
+  const bx = beta === 1 ? x : mul(x, beta);
+  const linear = gt(bx, threshold);
+  // exp sees min(beta x, threshold): finite, so the masked branch's gradient is 0, not NaN.
+  const soft = log1p(exp(where(linear, threshold, bx)));
+  return where(linear, x, beta === 1 ? soft : div(soft, beta));
+}
+
+/** x / (1 + |x|) (F.softsign). */
+export function softsign(x: Tensor): Tensor {
+  return div(x, add(abs(x), 1));
+}
+
+/** x * relu6(x + 3) / 6 (F.hardswish), with PyTorch's gradient at -3 and 3. */
+export function hardswish(x: Tensor, _options: InplaceOption = {}): Tensor {
+  // PyTorch's backward: 0 for x < -3, x / 3 + 0.5 for -3 <= x <= 3, 1 above.
+  return where(lt(x, -3), 0, where(le(x, 3), div(mul(x, add(x, 3)), 6), x));
+}
+
+/** relu6(x + 3) / 6 (F.hardsigmoid); the gradient is 1/6 strictly inside (-3, 3). */
+export function hardsigmoid(x: Tensor, _options: InplaceOption = {}): Tensor {
+  return where(le(x, -3), 0, where(ge(x, 3), 1, add(div(x, 6), 0.5)));
+}
+
+/** log(sigmoid(x)), computed stably (F.logsigmoid). */
+export function logsigmoid(x: Tensor): Tensor {
+  const negative = lt(x, 0);
+  // min(x, 0) - log1p(exp(-|x|)), with -|x| written so that its derivative at 0 is -1 (PyTorch's).
+  return sub(where(negative, x, 0), log1p(exp(where(negative, x, neg(x)))));
+}
+
+/** x - tanh(x) (F.tanhshrink). */
+export function tanhshrink(x: Tensor): Tensor {
+  return sub(x, tanhOp(x));
+}
+
+/** x - lambd above lambd, x + lambd below -lambd, 0 between (F.softshrink). */
+export function softshrink(x: Tensor, lambd = 0.5): Tensor {
+  if (lambd < 0) throw new ArgumentError("softshrink", `lambda must be greater or equal to 0, but found to be ${lambd}`);
+  return where(gt(x, lambd), sub(x, lambd), where(lt(x, -lambd), add(x, lambd), 0));
+}
+
+/** x where |x| > lambd, 0 elsewhere (F.hardshrink). */
+export function hardshrink(x: Tensor, lambd = 0.5): Tensor {
+  return where(logicalOr(gt(x, lambd), lt(x, -lambd)), x, 0);
+}
+
+/** x where x > threshold, value elsewhere (F.threshold). */
+export function threshold(x: Tensor, threshold: number, value: number, _options: InplaceOption = {}): Tensor {
+  return where(gt(x, threshold), x, value);
+}
+
+/** a * sigmoid(b) where a, b are the halves of x along dim (F.glu). */
+export function glu(x: Tensor, dim = -1): Tensor {
+  if (x.ndim === 0) throw new ShapeError("glu", "glu does not support scalars because halving size must be even");
+  const d = dim < 0 ? dim + x.ndim : dim;
+  const size = x.shape[d];
+  if (size === undefined || size % 2 !== 0) {
+    throw new ShapeError("glu", `halving dimension must be even, but dimension ${dim} of input [${x.shape.join(",")}] is size ${size}`);
+  }
+  const [a, b] = chunk(x, 2, d) as [Tensor, Tensor];
+  return mul(a, sigmoidOp(b));
+}
+
+export interface RReLUOptions extends InplaceOption {
+  lower?: number;
+  upper?: number;
+  training?: boolean;
+  generator?: Generator;
+}
+
+/**
+ * Randomized leaky ReLU (F.rrelu): in training each negative element gets a slope drawn from
+ * U(lower, upper) (from @dl/tensor's seeded generator); in eval the slope is (lower + upper) / 2.
+ */
+export function rrelu(x: Tensor, options: RReLUOptions = {}): Tensor {
+  const lower = options.lower ?? 1 / 8;
+  const upper = options.upper ?? 1 / 3;
+  if (!(options.training ?? false)) return leakyRelu(x, (lower + upper) / 2);
+  requireFloat("rrelu", x);
+  const slope = add(mul(rand(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator }), upper - lower), lower);
+  return where(ge(x, 0), x, mul(x, slope));
+}
+
+// ---- softmax family ----
+
+export interface SoftmaxOptions {
+  /** Cast the input to this dtype first (PyTorch's dtype argument). */
+  dtype?: DType;
+}
+
+/** The dim PyTorch uses when none is given (deprecated implicit choice). */
+function softmaxDim(ndim: number): number {
+  return ndim === 0 || ndim === 1 || ndim === 3 ? 0 : 1;
+}
+
+function prepare(op: string, x: Tensor, dim: number | null | undefined, options: SoftmaxOptions): [Tensor, number] {
+  const y = options.dtype !== undefined && options.dtype !== x.dtype ? x.to(options.dtype) : x;
+  requireFloat(op, y);
+  const d = dim ?? softmaxDim(y.ndim);
+  const nd = Math.max(y.ndim, 1);
+  if (!Number.isInteger(d) || d < -nd || d >= nd) {
+    throw new ShapeError(op, `dimension out of range (expected to be in range of [${-nd}, ${nd - 1}], but got ${d})`);
+  }
+  return [y, d];
+}
+
+/** exp(x) / sum(exp(x)) along dim, computed as exp(x - amax) for stability (F.softmax). */
+export function softmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
+  const [y, d] = prepare("softmax", x, dim, options);
+  const e = exp(sub(y, amax(y, d, { keepdim: true }).detach()));
+  return div(e, sum(e, d, { keepdim: true }));
+}
+
+/** x - logsumexp(x) along dim (F.log_softmax). */
+export function logSoftmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
+  const [y, d] = prepare("logSoftmax", x, dim, options);
+  const shifted = sub(y, amax(y, d, { keepdim: true }).detach());
+  return sub(shifted, log(sum(exp(shifted), d, { keepdim: true })));
+}
+
+/** softmax(-x) along dim (F.softmin). */
+export function softmin(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
+  const [y, d] = prepare("softmin", x, dim, options);
+  return softmax(neg(y), d);
+}
