@@ -97,3 +97,14 @@ describe("engine", () => {
     void noGrad;
   });
 });
+
+describe("grads and scopes", () => {
+  it("a gradient made by backward inside tidy() survives the scope and accumulates next time", async () => {
+    const { tidy } = await import("@dl/tensor");
+    const w = tensor([1, 2], { requiresGrad: true });
+    tidy(() => sum(mul(w, w)).backward());
+    expect(w.grad?.isDisposed).toBe(false);
+    tidy(() => sum(mul(w, w)).backward());
+    expect(w.grad?.tolist()).toEqual([4, 8]);
+  });
+});

@@ -6,6 +6,7 @@ import {
   fmtShape,
   gradState,
   installGradRecorder,
+  keep,
   onesLike,
   reduceOp,
   unaryOp,
@@ -94,7 +95,7 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
       pending.delete(node);
       const out = node.output.deref();
       if (out && out._hooks.length) g = runHooks(out._hooks, g);
-      if (out?.retainsGrad && !capture) out.grad = out.grad ? binaryAdd(out.grad, g) : g.clone();
+      if (out?.retainsGrad && !capture) out.grad = keep(out.grad ? binaryAdd(out.grad, g) : g.clone());
       if (capture && out && capture.includes(out)) captured.set(out, g);
       const inputGrads = node.apply(g);
       if (anomaly) {
@@ -115,8 +116,9 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
         if (capture.includes(leaf)) captured.set(leaf, g);
         continue;
       }
-      if (leaf.grad === null) leaf.grad = createGraph ? g : g.clone();
-      else leaf.grad = createGraph ? binaryAdd(leaf.grad, g) : accumulateInPlace(leaf.grad, g);
+      // .grad belongs to the leaf, not to a tidy() scope the backward call happens to run in.
+      if (leaf.grad === null) leaf.grad = keep(createGraph ? g : g.clone());
+      else leaf.grad = keep(createGraph ? binaryAdd(leaf.grad, g) : accumulateInPlace(leaf.grad, g));
     }
   } finally {
     gradState.enabled = prevMode;
