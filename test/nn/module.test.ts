@@ -67,7 +67,11 @@ describe("Module", () => {
     seq.to("float64");
     expect((seq.at(0) as Linear).weight).toBe(w);
     expect(w.dtype).toBe("float64");
+    const g = w.grad;
     seq.zeroGrad();
+    expect(w.grad).toBe(g);
+    expect(Array.from(w.grad?.dataSync() ?? [])).toEqual([0, 0, 0, 0, 0, 0]);
+    seq.zeroGrad({ setToNone: true });
     expect(w.grad).toBe(null);
     void y;
   });

@@ -189,12 +189,12 @@ export abstract class Module {
     return this;
   }
 
-  /** Resets gradients: to null (default, as PyTorch 2) or to zero. */
+  /** Zeroes gradients in place (PyTorch 1.13's default), or drops them with setToNone. */
   zeroGrad(options: { setToNone?: boolean } = {}): void {
     for (const p of this.parameters()) {
       if (p.grad === null) continue;
-      if (options.setToNone ?? true) p.grad = null;
-      else p.grad = p.grad.detach().zero_();
+      if (options.setToNone ?? false) p.grad = null;
+      else noGrad(() => (p.grad as Tensor).detach_().zero_());
     }
   }
 
