@@ -1,0 +1,234 @@
+// The recurrent cells' arithmetic and the graph helpers the RNN layers are built on: cat, split
+// and a shared recurrent weight whose backward nodes cost O(total size) instead of O(steps x size).
+// Autograd has single-output nodes only; the helpers below are defineFunction nodes arranged so
+// that one node gathers what PyTorch's multi-output nodes would. Private to @dl/nn.
+import { defineFunction, noGrad } from "@dl/autograd";
+import { type Tensor, add, empty, isGradEnabled, keep, matmul, mul, relu, sigmoid, sub, tanh, zeros } from "@dl/tensor";
+
+/**
+ * A handle on t for a backward closure, as autograd saves tensors: it survives the tidy() scope of
+ * the forward pass and keeps t's autograd identity, so backward under createGraph differentiates
+ * through it. Leaves stay themselves (their .grad must be reached).
+ */
+function saved(t: Tensor): Tensor {
+  if (t.requiresGrad && t.gradFn === null) return t;
+  const h = keep(t.detach());
+  if (t.gradFn !== null) {
+    h.gradFn = t.gradFn;
+    h._requiresGrad = true;
+  }
+  return h;
+}
+
+/** A zero scalar that survives tidy() (gradient passed to the hubs below). */
+const zeroScalar = (like: Tensor) => keep(zeros([], { dtype: like.dtype, device: like.device }));
+
+/** Pieces written one after another into a fresh tensor (not recorded). */
+function assemble(parts: readonly Tensor[], dim: number): Tensor {
+  const first = parts[0] as Tensor;
+  const total = parts.reduce((n, p) => n + (p.shape[dim] as number), 0);
+  const out = empty(
+    first.shape.map((n, d) => (d === dim ? total : n)),
+    { dtype: first.dtype, device: first.device },
+  );
+  let at = 0;
+  for (const p of parts) {
+    const n = p.shape[dim] as number;
+    out.narrow(dim, at, n).copy_(p);
+    at += n;
+  }
+  return out;
+}
+
+/**
+ * torch.cat for same-dtype pieces, as one node whose backward hands each piece a view of the
+ * gradient (@dl/tensor's cat is a tree of recorded scatters: general, but it copies the data
+ * about 2 log2(k) times each way).
+ */
+export function cat(parts: readonly Tensor[], dim: number): Tensor {
+  if (!(isGradEnabled() && parts.some((p) => p.requiresGrad))) return noGrad(() => assemble(parts, dim));
+  const sizes = parts.map((p) => p.shape[dim] as number);
+  const needs = parts.map((p) => p.requiresGrad);
+  const f = defineFunction("Cat", {
+    forward: (_ctx, ...ts: Tensor[]) => assemble(ts, dim),
+    backward: (_ctx, g) => {
+      let at = 0;
+      return sizes.map((n, i) => {
+        const piece = needs[i] ? g.narrow(dim, at, n) : null;
+        at += n;
+        return piece;
+      });
+    },
+  });
+  return f(...parts);
+}
+
+/**
+ * Splits x along dim into pieces of the given sizes (torch.split_with_sizes), with one gradient
+ * node gathering the pieces' gradients.
+ *
+ * Autograd has no multi-output nodes, so plain narrow() views would each get a backward that
+ * materializes a zero gradient of x's full size: slicing T time steps out of a [T*B, G] input
+ * projection would cost O(T^2 B G) in backward. Here every piece is produced by its own small node
+ * that only stashes its gradient, and a single "hub" node between x and the pieces concatenates
+ * them (zeros for pieces that got none) into x's gradient, once: O(T B G), as PyTorch's
+ * SplitWithSizesBackward. The engine runs the hub after all the pieces' nodes because they are its
+ * consumers; the pieces pass a zero scalar to the hub so that it is reached.
+ */
+export function splitWithSizes(x: Tensor, sizes: readonly number[], dim: number): Tensor[] {
+  if (sizes.length === 1) return [x];
+  const starts: number[] = [];
+  let at = 0;
+  for (const s of sizes) {
+    starts.push(at);
+    at += s;
+  }
+  if (!(x.requiresGrad && isGradEnabled())) return sizes.map((s, i) => x.narrow(dim, starts[i] as number, s));
+  const base = x.detach();
+  const shape = x.shape;
+  const opts = { dtype: x.dtype, device: x.device };
+  const slots: (Tensor | undefined)[] = new Array(sizes.length);
+  const zero = zeroScalar(x);
+  const hub = defineFunction("SplitWithSizesHub", {
+    forward: (_ctx, _x: Tensor) => zeros([], opts),
+    backward: () => {
+      const parts = sizes.map(
+        (s, i) =>
+          slots[i] ??
+          zeros(
+            shape.map((n, d) => (d === dim ? s : n)),
+            opts,
+          ),
+      );
+      slots.fill(undefined);
+      return [cat(parts, dim)];
+    },
+  });
+  const token = hub(x);
+  return sizes.map((s, i) => {
+    const piece = defineFunction("SplitWithSizes", {
+      forward: (_ctx, _t: Tensor) => base.narrow(dim, starts[i] as number, s),
+      backward: (_ctx, g) => {
+        const prev = slots[i];
+        slots[i] = prev ? add(prev, g) : g;
+        return [zero];
+      },
+    });
+    return piece(token);
+  });
+}
+
+/**
+ * h W for the h of every step of a recurrence, with W's gradient computed once as
+ * [h_0; h_1; ...]^T [g_0; g_1; ...] (one matmul) instead of one [H, G] product and one
+ * accumulation per step. A hub node between W and the per-step products collects the (h, g)
+ * pairs, as splitWithSizes does. Under createGraph the same formulas run with recorded ops.
+ */
+export class RecurrentWeight {
+  private readonly token: Tensor | null = null;
+  private readonly stash: [Tensor, Tensor][] = [];
+  private readonly zero: Tensor | null = null;
+  private readonly ws: Tensor | null = null;
+  private readonly wd: Tensor | null = null;
+
+  /** w: [H, G] (typically weight_hh.t()). */
+  constructor(readonly w: Tensor) {
+    if (!(w.requiresGrad && isGradEnabled())) return;
+    const stash = this.stash;
+    const hub = defineFunction("RecurrentWeight", {
+      forward: (_ctx, _w: Tensor) => zeros([], { dtype: w.dtype, device: w.device }),
+      backward: () => {
+        const pairs = stash.splice(0);
+        if (pairs.length === 0) return [null];
+        const hs = cat(
+          pairs.map(([h]) => h),
+          0,
+        );
+        const gs = cat(
+          pairs.map(([, g]) => g),
+          0,
+        );
+        return [matmul(hs.t(), gs)];
+      },
+    });
+    this.token = hub(w);
+    this.zero = zeroScalar(w);
+    this.ws = saved(w);
+    this.wd = keep(w.detach());
+  }
+
+  /** h [B, H] -> h W [B, G]. */
+  mm(h: Tensor): Tensor {
+    const token = this.token;
+    if (token === null) return matmul(h, this.w);
+    const w = this.ws as Tensor;
+    const wd = this.wd as Tensor;
+    const hs = saved(h);
+    const stash = this.stash;
+    const zero = this.zero;
+    const f = defineFunction("MmBackward", {
+      forward: (_ctx, x: Tensor, _t: Tensor) => matmul(x, wd),
+      backward: (_ctx, g) => {
+        // Recorded (differentiable) operands under createGraph, plain ones otherwise.
+        const graph = isGradEnabled();
+        stash.push([graph ? hs : hs.detach(), g]);
+        return [hs.requiresGrad ? matmul(g, (graph ? w : wd).t()) : null, zero];
+      },
+    });
+    return f(h, token);
+  }
+}
+
+/** x.unbind(dim) with one gradient node for all the slices (see splitWithSizes). */
+export function unbind(x: Tensor, dim: number): Tensor[] {
+  const n = x.shape[dim] as number;
+  return splitWithSizes(x, new Array<number>(n).fill(1), dim).map((t) => t.squeeze(dim));
+}
+
+export type Activation = "tanh" | "relu";
+
+const mm = (h: Tensor, w: Tensor | RecurrentWeight): Tensor => (w instanceof RecurrentWeight ? w.mm(h) : matmul(h, w));
+
+/** h' = act(gx + h W_hh^T + b_hh), gx = x W_ih^T + b_ih (b_hh may already be folded into gx). */
+export function rnnStep(gx: Tensor, h: Tensor, whhT: Tensor | RecurrentWeight, bhh: Tensor | null, act: Activation): Tensor {
+  let pre = add(gx, mm(h, whhT));
+  if (bhh) pre = add(pre, bhh);
+  return act === "tanh" ? tanh(pre) : relu(pre);
+}
+
+/**
+ * One LSTM step, gates i, f, g, o: c' = f c + i g, h' = o tanh(c'), then h' W_hr^T with a
+ * projection. gx = x W_ih^T + b_ih (b_hh may already be folded into gx).
+ */
+export function lstmStep(
+  gx: Tensor,
+  h: Tensor,
+  c: Tensor,
+  whhT: Tensor | RecurrentWeight,
+  bhh: Tensor | null,
+  whrT: Tensor | RecurrentWeight | null,
+): [Tensor, Tensor] {
+  let gates = add(gx, mm(h, whhT));
+  if (bhh) gates = add(gates, bhh);
+  const n = (gates.shape[1] as number) / 4;
+  const [gi, gf, gg, go] = splitWithSizes(gates, [n, n, n, n], 1) as [Tensor, Tensor, Tensor, Tensor];
+  const c2 = add(mul(sigmoid(gf), c), mul(sigmoid(gi), tanh(gg)));
+  let h2 = mul(sigmoid(go), tanh(c2));
+  if (whrT) h2 = mm(h2, whrT);
+  return [h2, c2];
+}
+
+/**
+ * One GRU step, gates r, z, n: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r (W_hn h + b_hn)),
+ * h' = n + z (h - n) = (1 - z) n + z h. gx = x W_ih^T + b_ih (b_hh never folded: b_hn is inside r).
+ */
+export function gruStep(gx: Tensor, h: Tensor, whhT: Tensor | RecurrentWeight, bhh: Tensor | null): Tensor {
+  let gh = mm(h, whhT);
+  if (bhh) gh = add(gh, bhh);
+  const n = (gx.shape[1] as number) / 3;
+  const [xrz, xn] = splitWithSizes(gx, [2 * n, n], 1) as [Tensor, Tensor];
+  const [hrz, hn] = splitWithSizes(gh, [2 * n, n], 1) as [Tensor, Tensor];
+  const [r, z] = splitWithSizes(sigmoid(add(xrz, hrz)), [n, n], 1) as [Tensor, Tensor];
+  const nn = tanh(add(xn, mul(r, hn)));
+  return add(nn, mul(z, sub(h, nn)));
+}
