@@ -108,3 +108,20 @@ describe("grads and scopes", () => {
     expect(w.grad?.tolist()).toEqual([4, 8]);
   });
 });
+
+describe("gradient ownership", () => {
+  it("replacing or clearing a gradient backward allocated frees it; memory stays flat", async () => {
+    const { cpuBackend } = await import("@dl/backend-cpu");
+    const w = tensor([1, 2], { requiresGrad: true });
+    sum(mul(w, w)).backward();
+    const g = w.grad as NonNullable<typeof w.grad>;
+    const before = cpuBackend.memory().storages;
+    w.grad = null;
+    expect(g.isDisposed).toBe(true);
+    expect(cpuBackend.memory().storages).toBe(before - 1);
+    const mine = tensor([5, 5]);
+    w.grad = mine;
+    w.grad = null;
+    expect(mine.isDisposed).toBe(false); // a user-assigned gradient stays the user's
+  });
+});

@@ -95,7 +95,7 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
       pending.delete(node);
       const out = node.output.deref();
       if (out && out._hooks.length) g = runHooks(out._hooks, g);
-      if (out?.retainsGrad && !capture) out.grad = keep(out.grad ? binaryAdd(out.grad, g) : g.clone());
+      if (out?.retainsGrad && !capture) out.grad = ownGrad(out, out.grad ? binaryAdd(out.grad, g) : g.clone());
       if (capture && out && capture.includes(out)) captured.set(out, g);
       const inputGrads = node.apply(g);
       if (anomaly) {
@@ -117,13 +117,21 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
         continue;
       }
       // .grad belongs to the leaf, not to a tidy() scope the backward call happens to run in.
-      if (leaf.grad === null) leaf.grad = keep(createGraph ? g : g.clone());
-      else leaf.grad = keep(createGraph ? binaryAdd(leaf.grad, g) : accumulateInPlace(leaf.grad, g));
+      // With createGraph the gradient is a graph value that may be shared, so it is kept, not owned.
+      if (leaf.grad === null) leaf.grad = createGraph ? keep(g) : ownGrad(leaf, g.clone());
+      else leaf.grad = createGraph ? keep(binaryAdd(leaf.grad, g)) : accumulateInPlace(leaf.grad, g);
     }
   } finally {
     gradState.enabled = prevMode;
   }
   return capture ? capture.map((t) => captured.get(t)) : [];
+}
+
+/** Marks a gradient as owned by t: kept out of tidy() scopes, freed when t.grad is replaced. */
+function ownGrad(t: Tensor, g: Tensor): Tensor {
+  keep(g);
+  g._gradOf = t;
+  return g;
 }
 
 function accumulateInPlace(target: Tensor, g: Tensor): Tensor {

@@ -79,8 +79,9 @@ export class Tensor {
   private _disposed = false;
 
   // Autograd slots, managed by @dl/autograd.
-  /** The gradient accumulated by backward() (leaves, and non-leaves that called retainGrad()). */
-  grad: Tensor | null = null;
+  private _grad: Tensor | null = null;
+  /** @internal The tensor whose .grad this is, when autograd allocated it (then it is freed when replaced). */
+  _gradOf: Tensor | null = null;
   /** The node that produced this tensor (null for leaves). */
   gradFn: unknown = null;
   /** @internal */ _requiresGrad = false;
@@ -372,6 +373,21 @@ export class Tensor {
   }
 
   // ---- autograd ----
+
+  /**
+   * The gradient accumulated by backward() (leaves, and non-leaves that called retainGrad()).
+   * A gradient that backward allocated belongs to this tensor: replacing or clearing it
+   * (x.grad = null, zeroGrad({ setToNone: true })) frees its storage, so clone() one to keep it.
+   */
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+
+  set grad(g: Tensor | null) {
+    const old = this._grad;
+    this._grad = g;
+    if (old !== null && old !== g && old._gradOf === this) old.dispose();
+  }
 
   get requiresGrad(): boolean {
     return this._requiresGrad;

@@ -1,4 +1,4 @@
-import { type Tensor, arange, numel, scatterOp } from "@dl/tensor";
+import { type Tensor, arange, gradState, numel, scatterOp } from "@dl/tensor";
 import type { BackwardContext, Formula } from "../node.js";
 import { sumToShape, zerosOf } from "./util.js";
 
@@ -7,8 +7,15 @@ import { sumToShape, zerosOf } from "./util.js";
  * replay the view on a tensor of flat indices to learn where each element came from, then
  * scatter-add the gradient there. Overlapping windows (unfold) accumulate correctly.
  */
-function embed(c: BackwardContext, g: Tensor, replay: (idx: Tensor) => Tensor): Tensor {
+function embed(c: BackwardContext, g: Tensor, replay: (idx: Tensor) => Tensor, overlapping = false): Tensor {
   const shape = c.inputShapes[0] as number[];
+  if (!gradState.enabled && !overlapping) {
+    // First-order backward of a non-overlapping view: write the gradient into the same view of a
+    // zero tensor (one fill and one strided copy instead of index building and a scatter).
+    const z = zerosOf(shape, g);
+    replay(z).copy_(g);
+    return z;
+  }
   const idx = replay(arange(numel(shape), { device: g.device }).view(shape)).reshape(-1);
   const flat = zerosOf([numel(shape)], g);
   return scatterOp(flat, 0, idx, g.reshape(-1), "add").view(shape);
@@ -46,7 +53,7 @@ export const viewFormulas: Record<string, Formula> = {
   },
   unfold: {
     name: "UnfoldBackward0",
-    backward: (c, g) => [embed(c, g, (i) => i.unfold(c.args.dim as number, c.args.size as number, c.args.step as number))],
+    backward: (c, g) => [embed(c, g, (i) => i.unfold(c.args.dim as number, c.args.size as number, c.args.step as number), true)],
   },
   copy: {
     name: "ToCopyBackward0",
