@@ -1,18 +1,24 @@
-import { DLError, Tensor, gradState, keep } from "@dl/tensor";
+import { DLError, Tensor, gradState } from "@dl/tensor";
 import { noGrad } from "./grad-mode.js";
-import { type Formula, attachNode } from "./node.js";
+import { type Formula, attachNode, saveHandle } from "./node.js";
 
 /** The ctx of a custom function (torch.autograd.Function's ctx). */
 export class FunctionCtx {
   private saved: Tensor[] = [];
+  private owned: Tensor[] = [];
   /** Which tensor arguments need a gradient, in argument order. */
   needsInputGrad: boolean[] = [];
   /** Free-form storage for non-tensor values needed in backward. */
   readonly data: Record<string, unknown> = {};
 
   saveForBackward(...tensors: Tensor[]): void {
-    // Private handles survive tidy() scopes around the forward pass.
-    this.saved = tensors.map((t) => keep(t.detach()));
+    // Private handles survive tidy() scopes around the forward pass and keep their autograd
+    // identity, so a backward written with tensor ops can itself be differentiated.
+    this.saved = tensors.map((t) => {
+      const h = saveHandle(t);
+      if (h !== t) this.owned.push(h);
+      return h;
+    });
   }
 
   get savedTensors(): readonly Tensor[] {
@@ -21,7 +27,8 @@ export class FunctionCtx {
 
   /** @internal */
   release(): void {
-    for (const t of this.saved) t.dispose();
+    for (const t of this.owned) t.dispose();
+    this.owned = [];
     this.saved = [];
   }
 }

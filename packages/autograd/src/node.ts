@@ -66,7 +66,7 @@ const savedFinalizer = new FinalizationRegistry<Tensor[]>((handles) => {
  * leaf is kept as itself (gradients must reach its .grad), a non-leaf as a private view sharing
  * its grad_fn, kept out of tidy scopes so the forward's scope cannot free what backward needs.
  */
-function saveHandle(t: Tensor): Tensor {
+export function saveHandle(t: Tensor): Tensor {
   if (t.gradFn === null && t.requiresGrad) return t;
   const h = keep(t.detach());
   if (t.gradFn !== null) {
