@@ -67,15 +67,7 @@ function setup(c: GradCase) {
  */
 const unlabeled = (got: string, where: string) => `dl: ${got}; ${where} does not call labelGrad`;
 const gradFnMismatches: Record<string, string> = {
-  cumsum: unlabeled("ViewBackward0", "reduce.ts accScan (the scan result is viewed back to x's shape)"),
-  "cumsum dim 0": unlabeled("ViewBackward0", "reduce.ts accScan"),
-  cumprod: unlabeled("ViewBackward0", "reduce.ts accScan"),
-  "cumprod one zero": unlabeled("ViewBackward0", "reduce.ts accScan"),
-  "cumprod two zeros": unlabeled("ViewBackward0", "reduce.ts accScan"),
-  "cumprod leading zero": unlabeled("ViewBackward0", "reduce.ts accScan"),
-  logcumsumexp: unlabeled("ViewBackward0", "reduce.ts logcumsumexp"),
   "matmul 1d 2d": unlabeled("ViewBackward0", "linalg.ts matmul (1-D @ 2-D)"),
-  vdot: "dl: DotBackward0; linalg.ts dotLike labels vdot as DotBackward0",
   inner: unlabeled("PermuteBackward0", "linalg.ts inner/tensordot/einsum"),
   tensordot: unlabeled("PermuteBackward0", "linalg.ts tensordot/einsum"),
   "einsum ij,jk->ik": unlabeled("PermuteBackward0", "linalg.ts einsum"),
@@ -84,10 +76,6 @@ const gradFnMismatches: Record<string, string> = {
   "einsum i,j->ij": unlabeled("PermuteBackward0", "linalg.ts einsum"),
   "einsum ...ij,...jk": unlabeled("PermuteBackward0", "linalg.ts einsum"),
   "einsum ijk,ikl->jl": unlabeled("PermuteBackward0", "linalg.ts einsum"),
-  "split sizes": unlabeled("SliceBackward0", "shape.ts split (views from narrow)"),
-  "split int": unlabeled("SliceBackward0", "shape.ts split"),
-  chunk: unlabeled("SliceBackward0", "shape.ts chunk"),
-  unbind: unlabeled("SelectBackward0", "shape.ts unbind"),
   "pad reflect": unlabeled("GatherBackward0", "shape.ts pad (non-constant modes)"),
   "pad reflect 2d": unlabeled("GatherBackward0", "shape.ts pad (non-constant modes)"),
   "pad replicate": unlabeled("GatherBackward0", "shape.ts pad (non-constant modes)"),

@@ -163,7 +163,7 @@ function dotLike(op: string, a: Tensor, b: Tensor): Tensor {
   if (a.shape[0] !== b.shape[0]) {
     throw new ShapeError(op, `inconsistent tensor size: ${fmtShape(a.shape)} and ${fmtShape(b.shape)} must have the same number of elements`);
   }
-  return labelGrad(dotProduct(a, b, dt), "DotBackward0");
+  return labelGrad(dotProduct(a, b, dt), op === "vdot" ? "VdotBackward0" : "DotBackward0");
 }
 
 /** torch.outer (ger): a[:, None] * b[None, :] for 1-D a and b. */

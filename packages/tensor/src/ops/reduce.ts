@@ -414,7 +414,7 @@ function accScan(op: "cumsum" | "cumprod", x: Tensor, dim: number, dtype: DType 
   const d = scanDim(op, x, dim);
   const dt = accDtype(x, dtype);
   const src = accInput(x, dt);
-  return scanOp(op, as1d(src), d, dt).values.view(x.shape);
+  return labelGrad(scanOp(op, as1d(src), d, dt).values.view(x.shape), op === "cumsum" ? "CumsumBackward0" : "CumprodBackward0", [x]);
 }
 
 /** torch.cumsum along dim; integers and bool give int64. */
@@ -452,7 +452,7 @@ export function cummin(x: Tensor, dim: number): ValuesIndices {
 export function logcumsumexp(x: Tensor, dim: number): Tensor {
   const d = scanDim("logcumsumexp", x, dim);
   if (!isFloating(x.dtype)) throw new DTypeError("logcumsumexp", `expected a floating point tensor, got ${x.dtype}`);
-  return scanOp("logcumsumexp", as1d(x), d).values.view(x.shape);
+  return labelGrad(scanOp("logcumsumexp", as1d(x), d).values.view(x.shape), "LogcumsumexpBackward0", [x]);
 }
 
 // ---------------------------------------------------------------------------------------------

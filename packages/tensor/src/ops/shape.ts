@@ -182,9 +182,10 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
     }
   }
   const out: Tensor[] = [];
+  const name = typeof sizeOrSections === "number" ? "SplitBackward0" : "SplitWithSizesBackward0";
   let at = 0;
   for (const s of sizes) {
-    out.push(x.narrow(d, at, s));
+    out.push(labelGrad(x.narrow(d, at, s), name, [x]));
     at += s;
   }
   return out;
@@ -207,7 +208,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 export function unbind(x: Tensor, dim = 0): Tensor[] {
   if (x.ndim === 0) throw new IndexError("unbind", "dimension specified as 0 but tensor has no dimensions");
   const d = normalizeDim("unbind", dim, x.ndim);
-  return Array.from({ length: x.shape[d] as number }, (_, i) => x.select(d, i));
+  return Array.from({ length: x.shape[d] as number }, (_, i) => labelGrad(x.select(d, i), "UnbindBackward0", [x]));
 }
 
 // ---- flip / roll ----
