@@ -1,6 +1,6 @@
 import type { BinaryOp, DType, HostArray, StridedRef, UnaryOp } from "@dl/tensor";
 import { binaryFns, unaryFns } from "./math.js";
-import { allocArray, finalize, freeArray } from "./storage.js";
+import { allocArrayUninit, finalize, freeArray } from "./storage.js";
 import { coalesce, forEachRow, size } from "./strided.js";
 
 const data = (x: StridedRef) => x.data as HostArray;
@@ -46,7 +46,7 @@ function copyRow(out: HostArray, o: number, src: HostArray, p: number, s: number
 /** Contiguous copy of a strided view, converted to dtype. */
 export function copy(x: StridedRef, dtype: DType): HostArray {
   const n = size(x.shape);
-  const out = allocArray(n, dtype);
+  const out = allocArrayUninit(n, dtype); // every element is written below
   if (n === 0) return out;
   const src = data(x);
   const toBool = dtype === "bool" && x.dtype !== "bool";
@@ -171,7 +171,7 @@ function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: numb
 
 export function unary(op: UnaryOp, x: StridedRef, dtype: DType): HostArray {
   const f = unaryFns[op];
-  const out = allocArray(size(x.shape), dtype);
+  const out = allocArrayUninit(size(x.shape), dtype); // the row walk writes every element
   const src = data(x);
   let o = 0;
   forEachRow(x.shape, [x.offset], [x.strides], (offs, n, inner) => {
@@ -233,7 +233,7 @@ function binaryRow(
 }
 
 export function binary(op: BinaryOp, a: StridedRef, b: StridedRef, dtype: DType): HostArray {
-  const out = allocArray(size(a.shape), dtype);
+  const out = allocArrayUninit(size(a.shape), dtype); // the row walk writes every element
   const da = data(a);
   const db = data(b);
   let o = 0;
@@ -245,7 +245,7 @@ export function binary(op: BinaryOp, a: StridedRef, b: StridedRef, dtype: DType)
 }
 
 export function where(cond: StridedRef, a: StridedRef, b: StridedRef, dtype: DType): HostArray {
-  const out = allocArray(size(a.shape), dtype);
+  const out = allocArrayUninit(size(a.shape), dtype); // the row walk writes every element
   const dc = data(cond);
   const da = data(a);
   const db = data(b);

@@ -1,6 +1,6 @@
 import type { DType, HostArray, StridedRef } from "@dl/tensor";
 import { gemmWasm } from "./gemm-wasm.js";
-import { allocArray, finalize } from "./storage.js";
+import { allocArray, allocArrayUninit, finalize } from "./storage.js";
 
 /**
  * Batched matmul, GotoBLAS-style: for each column block of C (NC) and k-block (KC), B is packed
@@ -334,7 +334,8 @@ const computesIn32 = (dtype: DType) => dtype === "float32" || dtype === "float16
 export function matmul(a: StridedRef, b: StridedRef, dtype: DType): HostArray {
   const [B, M, K] = a.shape as [number, number, number];
   const N = b.shape[2] as number;
-  const out = allocArray(B * M * N, dtype);
+  // Every element is stored by gemmStrided's copy-out (non-accumulating), except for K = 0.
+  const out = K === 0 ? allocArray(B * M * N, dtype) : allocArrayUninit(B * M * N, dtype);
   if (B === 0 || M === 0 || N === 0 || K === 0) return out; // empty sum: zeros
   const ws = getEngine();
   const k = computesIn32(dtype) ? ws.f32 : ws.f64;
