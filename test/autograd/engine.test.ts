@@ -125,3 +125,21 @@ describe("gradient ownership", () => {
     expect(mine.isDisposed).toBe(false); // a user-assigned gradient stays the user's
   });
 });
+
+describe("tidy() and the graph", () => {
+  it("frees a graph that is never backpropagated, keeps one that is returned", async () => {
+    const { cpuBackend } = await import("@dl/backend-cpu");
+    const { tidy } = await import("@dl/tensor");
+    const w = tensor([1, 2, 3], { requiresGrad: true });
+    const before = cpuBackend.memory().storages;
+    tidy(() => {
+      unaryOp("sin", mul(w, w));
+    });
+    expect(cpuBackend.memory().storages).toBe(before);
+    // The returned output's saved tensors survive the scope: backward still works outside it.
+    const y = tidy(() => unaryOp("sin", mul(unaryOp("exp", w), w)));
+    sum(y).backward();
+    const e = Array.from(w.dataSync(), (v) => Math.cos(Math.exp(v) * v) * (Math.exp(v) * v + Math.exp(v)));
+    Array.from(w.grad?.dataSync() ?? []).forEach((g, i) => expect(g).toBeCloseTo(e[i] as number, 4));
+  });
+});

@@ -1,7 +1,7 @@
-import { DLError, Tensor, defaultGenerator, gradState, keep, tidy } from "@dl/tensor";
+import { DLError, Tensor, defaultGenerator, gradState, tidy } from "@dl/tensor";
 import { grad } from "./grad.js";
 import { enableGrad, noGrad } from "./grad-mode.js";
-import { type Formula, attachNode } from "./node.js";
+import { type Formula, attachNode, saveHandle } from "./node.js";
 
 /**
  * Gradient (activation) checkpointing: runs fn without keeping its intermediate tensors, and
@@ -14,9 +14,10 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tenso
   const out = tidy(() => noGrad(() => fn(...inputs)));
   if (!(out instanceof Tensor)) throw new DLError("checkpoint", "the checkpointed function must return a Tensor");
   if (!gradState.enabled || !inputs.some((t) => t.requiresGrad)) return out;
-  const saved = inputs.map((t) => keep(t.detach()));
+  const saved = inputs.map((t) => saveHandle(t));
   const formula: Formula = {
     name: "CheckpointFunctionBackward",
+    saved: () => saved,
     backward(_c, g) {
       const current = defaultGenerator.getState();
       defaultGenerator.setState(rngState);

@@ -186,4 +186,10 @@ function prepareWrite(x: Tensor, value: Tensor): void {
   if (value.gradFn instanceof Node) value.gradFn.preserveSavedFrom(x._storage);
 }
 
-installGradRecorder({ record, backward, label, rebase, prepareWrite });
+/** The saved tensors of every node reachable from the roots' gradFns. */
+function reachableSaved(roots: readonly Tensor[]): Tensor[] {
+  const starts = roots.map((r) => r.gradFn).filter((n): n is Node => n instanceof Node);
+  return topoOrder(starts).flatMap((n) => n.savedTensors());
+}
+
+installGradRecorder({ record, backward, label, rebase, prepareWrite, reachableSaved });

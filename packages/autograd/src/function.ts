@@ -12,8 +12,8 @@ export class FunctionCtx {
   readonly data: Record<string, unknown> = {};
 
   saveForBackward(...tensors: Tensor[]): void {
-    // Private handles survive tidy() scopes around the forward pass and keep their autograd
-    // identity, so a backward written with tensor ops can itself be differentiated.
+    // Private handles that keep their autograd identity, so a backward written with tensor ops can
+    // itself be differentiated; tidy() keeps them while the graph is reachable.
     this.saved = tensors.map((t) => {
       const h = saveHandle(t);
       if (h !== t) this.owned.push(h);
@@ -66,6 +66,8 @@ export function defineFunction<A extends unknown[]>(name: string, def: FunctionD
         }
         return grads;
       },
+      release: () => ctx.release(),
+      saved: () => ctx.savedTensors,
     };
     const result = out.detach();
     attachNode(formula, tensors, result, {});

@@ -1,4 +1,4 @@
-import { type DType, DLError, type Storage, Tensor, gradState, keep } from "@dl/tensor";
+import { type DType, DLError, type Storage, Tensor, gradState } from "@dl/tensor";
 
 /** What a backward formula sees. */
 export interface BackwardContext {
@@ -28,6 +28,10 @@ export interface Formula {
   saveOutput?: boolean | ((args: Readonly<Record<string, unknown>>) => boolean);
   /** Gradients for each input, already reduced to the input's shape (null: no gradient). */
   backward(ctx: BackwardContext, grad: Tensor): (Tensor | null)[];
+  /** Frees state the formula holds outside the node (custom functions' saved tensors). */
+  release?(): void;
+  /** Tensors the formula holds outside the node, for tidy() to keep alongside the graph. */
+  saved?(): readonly Tensor[];
 }
 
 /** The edge to where an input's gradient goes: the node that produced it, or its leaf accumulator. */
@@ -64,11 +68,11 @@ const savedFinalizer = new FinalizationRegistry<Tensor[]>((handles) => {
 /**
  * A saved tensor keeps its autograd identity (so createGraph can differentiate through it): a
  * leaf is kept as itself (gradients must reach its .grad), a non-leaf as a private view sharing
- * its grad_fn, kept out of tidy scopes so the forward's scope cannot free what backward needs.
+ * its grad_fn. tidy() keeps the handles of graphs reachable from what it returns and frees the rest.
  */
 export function saveHandle(t: Tensor): Tensor {
   if (t.gradFn === null && t.requiresGrad) return t;
-  const h = keep(t.detach());
+  const h = t.detach();
   if (t.gradFn !== null) {
     h.gradFn = t.gradFn;
     h._requiresGrad = true;
@@ -124,7 +128,7 @@ export class Node {
     this.savedInputs = inputs.map((t, i) => (save === true || (Array.isArray(save) && save.includes(i)) ? saveHandle(t) : undefined));
     if (typeof formula.saveOutput === "function" ? formula.saveOutput(args) : formula.saveOutput) {
       // The output's grad_fn is this node (attached right after construction).
-      const h = keep(output.detach());
+      const h = output.detach();
       h.gradFn = this;
       h._requiresGrad = true;
       this.savedOutput = h;
@@ -202,7 +206,7 @@ export class Node {
     try {
       this.savedInputs = this.savedInputs.map((h) => {
         if (!h || h._storage !== storage) return h;
-        const copy = keep(h.clone());
+        const copy = h.clone();
         if (h.requiresGrad) {
           copy.gradFn = h.gradFn;
           copy._requiresGrad = true;
@@ -217,6 +221,12 @@ export class Node {
     }
   }
 
+  /** Every tensor this node holds for backward (tidy() keeps them while the graph is reachable). */
+  savedTensors(): Tensor[] {
+    const all = [...this.savedInputs, this.savedOutput, ...this.argHandles, ...(this.formula.saved?.() ?? [])];
+    return all.filter((h): h is Tensor => h !== undefined);
+  }
+
   private ownedHandles(): Tensor[] {
     const all = [...this.savedInputs, this.savedOutput, ...this.argHandles];
     return all.filter((h): h is Tensor => h !== undefined && this.owned.has(h));
@@ -228,6 +238,7 @@ export class Node {
     this.freed = true;
     savedFinalizer.unregister(this);
     for (const h of this.ownedHandles()) h.dispose();
+    this.formula.release?.();
     this.argHandles = [];
     this.savedInputs = [];
     this.savedOutput = undefined;

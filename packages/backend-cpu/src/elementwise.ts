@@ -154,6 +154,12 @@ function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: numb
     case Math.tanh:
       for (let j = 0; j < n; j++, p += s) out[o + j] = Math.tanh(src[p] as number);
       return;
+    case Math.sin:
+      for (let j = 0; j < n; j++, p += s) out[o + j] = Math.sin(src[p] as number);
+      return;
+    case Math.cos:
+      for (let j = 0; j < n; j++, p += s) out[o + j] = Math.cos(src[p] as number);
+      return;
   }
   switch (op) {
     case "neg":
@@ -163,6 +169,13 @@ function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: numb
       for (let j = 0; j < n; j++, p += s) {
         const v = src[p] as number;
         out[o + j] = v * v;
+      }
+      return;
+    case "sigmoid":
+      // Same two-sided formula as math.ts (no overflow for large |x|).
+      for (let j = 0; j < n; j++, p += s) {
+        const v = src[p] as number;
+        out[o + j] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
       }
       return;
   }

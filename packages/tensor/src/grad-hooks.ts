@@ -16,6 +16,8 @@ export interface GradRecorder {
   rebase(x: Tensor, result: Tensor): void;
   /** Just before `value` is written into x's storage in place: keep what value's backward saved from it. */
   prepareWrite(x: Tensor, value: Tensor): void;
+  /** Tensors saved by the graphs behind `roots`: tidy() keeps them with the roots. */
+  reachableSaved(roots: readonly Tensor[]): Tensor[];
   /** Names the node that produced `t` after the composite op that made it (MeanBackward0, ...). */
   label(t: Tensor, name: string, inputs?: readonly Tensor[]): void;
 }

@@ -1,3 +1,6 @@
+import { gradState } from "./grad-hooks.js";
+import { Tensor } from "./tensor.js";
+
 /**
  * Scopes free temporaries deterministically: tidy(fn) disposes every tensor created inside fn
  * except those it returns (or passes to keep()). Garbage collection remains the backstop on the
@@ -48,6 +51,12 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) throw new Error("tidy: the function must not be async (tensors would be freed while in use)");
   const survivors = new Set<Disposable>();
   collect(result, survivors);
+  // A returned tensor's autograd graph must survive too: what its nodes saved for backward.
+  const recorder = gradState.recorder;
+  if (recorder !== null) {
+    const roots = [...survivors].filter((t): t is Tensor => t instanceof Tensor && t.gradFn !== null);
+    if (roots.length) for (const h of recorder.reachableSaved(roots)) survivors.add(h);
+  }
   const parent = stack[stack.length - 1];
   for (const t of scope) {
     if (survivors.has(t)) parent?.add(t);

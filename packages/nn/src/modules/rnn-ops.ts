@@ -2,26 +2,11 @@
 // and a shared recurrent weight whose backward nodes cost O(total size) instead of O(steps x size).
 // Autograd has single-output nodes only; the helpers below are defineFunction nodes arranged so
 // that one node gathers what PyTorch's multi-output nodes would. Private to @dl/nn.
-import { defineFunction, noGrad } from "@dl/autograd";
-import { type Tensor, add, empty, isGradEnabled, keep, matmul, mul, relu, sigmoid, sub, tanh, zeros } from "@dl/tensor";
+import { type FunctionCtx, defineFunction, noGrad } from "@dl/autograd";
+import { type Tensor, add, empty, isGradEnabled, matmul, mul, relu, sigmoid, sub, tanh, zeros } from "@dl/tensor";
 
-/**
- * A handle on t for a backward closure, as autograd saves tensors: it survives the tidy() scope of
- * the forward pass and keeps t's autograd identity, so backward under createGraph differentiates
- * through it. Leaves stay themselves (their .grad must be reached).
- */
-function saved(t: Tensor): Tensor {
-  if (t.requiresGrad && t.gradFn === null) return t;
-  const h = keep(t.detach());
-  if (t.gradFn !== null) {
-    h.gradFn = t.gradFn;
-    h._requiresGrad = true;
-  }
-  return h;
-}
-
-/** A zero scalar that survives tidy() (gradient passed to the hubs below). */
-const zeroScalar = (like: Tensor) => keep(zeros([], { dtype: like.dtype, device: like.device }));
+/** The zero gradient the pieces below pass to their hub, made during backward (nothing held meanwhile). */
+const zeroScalar = (like: { dtype: Tensor["dtype"]; device: string }) => zeros([], { dtype: like.dtype, device: like.device });
 
 /** Pieces written one after another into a fresh tensor (not recorded). */
 function assemble(parts: readonly Tensor[], dim: number): Tensor {
@@ -88,7 +73,6 @@ export function splitWithSizes(x: Tensor, sizes: readonly number[], dim: number)
   const shape = x.shape;
   const opts = { dtype: x.dtype, device: x.device };
   const slots: (Tensor | undefined)[] = new Array(sizes.length);
-  const zero = zeroScalar(x);
   const hub = defineFunction("SplitWithSizesHub", {
     forward: (_ctx, _x: Tensor) => zeros([], opts),
     backward: () => {
@@ -111,7 +95,7 @@ export function splitWithSizes(x: Tensor, sizes: readonly number[], dim: number)
       backward: (_ctx, g) => {
         const prev = slots[i];
         slots[i] = prev ? add(prev, g) : g;
-        return [zero];
+        return [zeroScalar(opts)];
       },
     });
     return piece(token);
@@ -127,16 +111,20 @@ export function splitWithSizes(x: Tensor, sizes: readonly number[], dim: number)
 export class RecurrentWeight {
   private readonly token: Tensor | null = null;
   private readonly stash: [Tensor, Tensor][] = [];
-  private readonly zero: Tensor | null = null;
-  private readonly ws: Tensor | null = null;
-  private readonly wd: Tensor | null = null;
+  /** The hub's context: it holds w (with its autograd identity) until the hub's backward has run. */
+  private readonly hubCtx: FunctionCtx | null = null;
 
   /** w: [H, G] (typically weight_hh.t()). */
   constructor(readonly w: Tensor) {
     if (!(w.requiresGrad && isGradEnabled())) return;
     const stash = this.stash;
+    let hubCtx: FunctionCtx | null = null;
     const hub = defineFunction("RecurrentWeight", {
-      forward: (_ctx, _w: Tensor) => zeros([], { dtype: w.dtype, device: w.device }),
+      forward: (ctx, wIn: Tensor) => {
+        ctx.saveForBackward(wIn);
+        hubCtx = ctx;
+        return zeros([], { dtype: w.dtype, device: w.device });
+      },
       backward: () => {
         const pairs = stash.splice(0);
         if (pairs.length === 0) return [null];
@@ -152,27 +140,27 @@ export class RecurrentWeight {
       },
     });
     this.token = hub(w);
-    this.zero = zeroScalar(w);
-    this.ws = saved(w);
-    this.wd = keep(w.detach());
+    this.hubCtx = hubCtx;
   }
 
   /** h [B, H] -> h W [B, G]. */
   mm(h: Tensor): Tensor {
     const token = this.token;
-    if (token === null) return matmul(h, this.w);
-    const w = this.ws as Tensor;
-    const wd = this.wd as Tensor;
-    const hs = saved(h);
+    const hubCtx = this.hubCtx;
+    if (token === null || hubCtx === null) return matmul(h, this.w);
     const stash = this.stash;
-    const zero = this.zero;
     const f = defineFunction("MmBackward", {
-      forward: (_ctx, x: Tensor, _t: Tensor) => matmul(x, wd),
-      backward: (_ctx, g) => {
+      forward: (ctx, x: Tensor, _t: Tensor) => {
+        ctx.saveForBackward(x);
+        return matmul(x, (hubCtx.savedTensors[0] as Tensor).detach());
+      },
+      backward: (ctx, g) => {
         // Recorded (differentiable) operands under createGraph, plain ones otherwise.
         const graph = isGradEnabled();
+        const hs = ctx.savedTensors[0] as Tensor;
+        const w = hubCtx.savedTensors[0] as Tensor;
         stash.push([graph ? hs : hs.detach(), g]);
-        return [hs.requiresGrad ? matmul(g, (graph ? w : wd).t()) : null, zero];
+        return [hs.requiresGrad ? matmul(g, (graph ? w : w.detach()).t()) : null, zeroScalar(g)];
       },
     });
     return f(h, token);

@@ -1,0 +1,31 @@
+import "@dl/autograd";
+import { cpuBackend } from "@dl/backend-cpu";
+import { CrossEntropyLoss, LSTM, Linear } from "@dl/nn";
+import { manualSeed, randint, randn, tidy } from "@dl/tensor";
+import { describe, expect, it } from "vitest";
+import "../helpers/backends.js";
+
+describe("training loops do not leak storage", () => {
+  it("LSTM + Linear + cross-entropy steps leave memory() flat", () => {
+    manualSeed(0);
+    const lstm = new LSTM(8, 16, { batchFirst: true, numLayers: 2 });
+    const head = new Linear(16, 3);
+    const lossFn = new CrossEntropyLoss();
+    const params = [...lstm.parameters(), ...head.parameters()];
+    const step = () =>
+      tidy(() => {
+        const x = randn(4, 6, 8);
+        const y = randint(0, 3, [4]);
+        const [out] = lstm.call(x);
+        const logits = head.call((out as ReturnType<typeof randn>).select(1, -1));
+        lossFn.call(logits, y).backward();
+        for (const p of params) p.grad = null;
+      });
+    for (let i = 0; i < 3; i++) step();
+    const before = cpuBackend.memory();
+    for (let i = 0; i < 20; i++) step();
+    const after = cpuBackend.memory();
+    expect(after.storages).toBe(before.storages);
+    expect(after.bytes).toBe(before.bytes);
+  });
+});
