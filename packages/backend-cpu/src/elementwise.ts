@@ -95,7 +95,20 @@ function forEachMatrix(shape: readonly number[], strides: readonly number[], off
 /** Writes src (broadcast to dst's shape) into dst's strided view, converting to dst's dtype. */
 export function write(dst: StridedRef, src: StridedRef): void {
   const d = data(dst);
-  // Convert into a temporary first: dst and src may overlap (x.copy_(x.flip(0))).
+  const s = data(src);
+  // Different storages and a conversion the typed array does by itself: one direct strided pass.
+  const plain = dst.dtype === src.dtype || dst.dtype === "float32" || dst.dtype === "float64" || (dst.dtype === "int32" && src.dtype !== "int64");
+  if (d.buffer !== s.buffer && plain) {
+    forEachRow(dst.shape, [dst.offset, src.offset], [dst.strides, src.strides], (offs, n, inner) => {
+      const sd = inner[0] as number;
+      const ss = inner[1] as number;
+      let p = offs[0] as number;
+      let q = offs[1] as number;
+      for (let j = 0; j < n; j++, p += sd, q += ss) d[p] = s[q] as number;
+    });
+    return;
+  }
+  // Otherwise convert into a temporary first: dst and src may overlap (x.copy_(x.flip(0))).
   const values = copy(src, dst.dtype);
   let i = 0;
   forEachRow(dst.shape, [dst.offset], [dst.strides], (offs, n, inner) => {
