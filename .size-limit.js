@@ -3,24 +3,31 @@
 // @dl/* imports resolve through the workspace packages' built dist (their exports' "default" condition),
 // so the budget measures what a user of the published packages gets.
 //
-// The limits are the measured sizes plus a small margin, so that growth is noticed. The goal for the
-// one-op program is 8 kB; today the Tensor class (views, indexing, conversion, printing) and the CPU
-// backend's full kernel set (which cannot be tree-shaken: a backend is one object) take ~16 kB.
-// bench/README.md and docs/architecture.md track the breakdown.
+// The limits are the measured sizes plus a small margin, so that growth is noticed. They are above
+// the goals (one op + cpu: 8 kB; the MLP training stack: 30 kB; tfjs-core + cpu: 77 / 89 kB): the
+// Tensor class (views, indexing, conversion, printing) and the CPU backend's full kernel set, which
+// cannot be tree-shaken because a backend is one object, take ~17 kB before any op.
 import { sizeLimitWorkspace } from "./tooling/size/resolve-workspace.js";
 
 export default [
   {
     name: "@dl/tensor one op + cpu backend",
     path: "tooling/size/tensor-one-op.js",
-    limit: "16.5 kB",
+    limit: "18 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
   {
     name: "@dl/tensor + cpu + @dl/autograd: one op and its gradient",
     path: "tooling/size/autograd-backward.js",
-    limit: "22.8 kB",
+    limit: "26 kB",
+    gzip: true,
+    modifyEsbuildConfig: sizeLimitWorkspace,
+  },
+  {
+    name: "training stack: tensor + autograd + nn + optim + cpu, a 2-layer MLP with Adam",
+    path: "tooling/size/train-mlp-adam.js",
+    limit: "38.5 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
