@@ -9,20 +9,26 @@ import { Tensor } from "./tensor.js";
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** Called when the object leaves every scope alive (returned from the outermost tidy, or kept). */
+  escape?(): void;
 }
 
 const stack: Set<Disposable>[] = [];
 const kept = new WeakSet<Disposable>();
 
 /** Called by every new tensor. */
-export function trackInScope(t: Disposable): void {
-  stack[stack.length - 1]?.add(t);
+/** Called by every new tensor; returns false when no scope owns it (the GC backstop must). */
+export function trackInScope(t: Disposable): boolean {
+  const scope = stack[stack.length - 1];
+  scope?.add(t);
+  return scope !== undefined;
 }
 
 /** Exempts a tensor from disposal by the scopes it was created in. */
 export function keep<T extends Disposable>(t: T): T {
   kept.add(t);
   for (const s of stack) s.delete(t);
+  t.escape?.();
   return t;
 }
 
@@ -59,7 +65,10 @@ export function tidy<T>(fn: () => T): T {
   }
   const parent = stack[stack.length - 1];
   for (const t of scope) {
-    if (survivors.has(t)) parent?.add(t);
+    if (survivors.has(t)) {
+      if (parent) parent.add(t);
+      else t.escape?.();
+    }
     else if (!kept.has(t) && !t.isDisposed) t.dispose();
   }
   return result;

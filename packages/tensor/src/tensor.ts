@@ -77,6 +77,7 @@ export class Tensor {
   readonly device: string;
   /** @internal */ _storage: Storage;
   private _disposed = false;
+  private _backstop = false;
 
   // Autograd slots, managed by @dl/autograd.
   private _grad: Tensor | null = null;
@@ -96,8 +97,8 @@ export class Tensor {
     this.offset = offset;
     this.dtype = storage.dtype;
     this.device = device;
-    finalizer?.register(this, storage, this);
-    trackInScope(this);
+    // Tensors a scope owns are freed by it; the GC backstop is for the others (see escape()).
+    if (!trackInScope(this)) this.escape();
   }
 
   /** Wraps fresh contiguous backend data of the given shape. */
@@ -348,8 +349,10 @@ export class Tensor {
     self.offset = src.offset;
     self.dtype = src.dtype;
     self.device = src.device;
-    finalizer?.unregister(this);
-    finalizer?.register(this, this._storage, this);
+    if (this._backstop) {
+      finalizer?.unregister(this);
+      finalizer?.register(this, this._storage, this);
+    }
     old.release();
   }
 
@@ -451,6 +454,13 @@ export class Tensor {
   }
 
   // ---- memory ----
+
+  /** @internal Registers the GC backstop once the tensor is no longer owned by a tidy() scope. */
+  escape(): void {
+    if (this._backstop || this._disposed) return;
+    this._backstop = true;
+    finalizer?.register(this, this._storage, this);
+  }
 
   get isDisposed(): boolean {
     return this._disposed;
