@@ -21,11 +21,11 @@ import { describeEachBackend } from "../helpers/backends.js";
 
 describeEachBackend("devices", (device) => {
   it("an unknown device names itself, the registered ones, and how to register", () => {
-    expect(() => tensor([1], { device: "gpu" })).toThrow(DeviceError);
-    expect(() => tensor([1], { device: "gpu" })).toThrow(/^tensor: no backend registered for device 'gpu' \(registered: .*cpu.*registerBackend\(cpuBackend\)/);
-    expect(() => tensor([1]).to("gpu")).toThrow(/^to: no backend registered for device 'gpu'/);
+    expect(() => tensor([1], { device: "tpu" })).toThrow(DeviceError);
+    expect(() => tensor([1], { device: "tpu" })).toThrow(/^tensor: no backend registered for device 'tpu' \(registered: .*cpu.*registerBackend\(cpuBackend\)/);
+    expect(() => tensor([1]).to("tpu")).toThrow(/^to: no backend registered for device 'tpu'/);
     expect(() => zeros(2, { device: "tpu" })).toThrow(/^full: no backend registered for device 'tpu'/);
-    expect(() => setDefaultDevice("gpu")).toThrow(/^setDefaultDevice: /);
+    expect(() => setDefaultDevice("tpu")).toThrow(/^setDefaultDevice: /);
     expect(getDefaultDevice()).toBe(device);
     expect(() => getBackend("nope")).toThrow(DeviceError);
     expect(hasBackend("nope")).toBe(false);

@@ -1,11 +1,12 @@
 import { cpuBackend } from "@dl/backend-cpu";
-import { DLError, add, keep, tensor, tidy, zeros } from "@dl/tensor";
+import { DLError, add, getBackend, keep, tensor, tidy, zeros } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 
-describeEachBackend("tidy / keep / dispose", () => {
+describeEachBackend("tidy / keep / dispose", (device) => {
+  const memory = () => getBackend(device).memory();
   it("tidy disposes temporaries and keeps the returned tensor", () => {
-    const before = cpuBackend.memory();
+    const before = memory();
     const temps: ReturnType<typeof zeros>[] = [];
     const out = tidy(() => {
       const a = zeros(4);
@@ -16,17 +17,17 @@ describeEachBackend("tidy / keep / dispose", () => {
     expect(temps.every((t) => t.isDisposed)).toBe(true);
     expect(out.isDisposed).toBe(false);
     expect(out.tolist()).toEqual([0, 0, 0, 0]);
-    const after = cpuBackend.memory();
+    const after = memory();
     expect(after.storages).toBe(before.storages + 1);
     expect(after.bytes).toBe(before.bytes + 16);
     out.dispose();
-    expect(cpuBackend.memory()).toEqual(before);
+    expect(memory()).toEqual(before);
   });
 
   it("keeps tensors nested in returned arrays and objects", () => {
     let temp = zeros(1);
     temp.dispose();
-    const before = cpuBackend.memory();
+    const before = memory();
     const r = tidy(() => {
       temp = zeros(3);
       return { a: zeros(1), list: [zeros(2), { deep: zeros(2) }], n: 5 };
@@ -35,22 +36,22 @@ describeEachBackend("tidy / keep / dispose", () => {
     expect(r.a.isDisposed).toBe(false);
     expect((r.list[0] as ReturnType<typeof zeros>).isDisposed).toBe(false);
     expect((r.list[1] as { deep: ReturnType<typeof zeros> }).deep.isDisposed).toBe(false);
-    expect(cpuBackend.memory().storages).toBe(before.storages + 3);
+    expect(memory().storages).toBe(before.storages + 3);
     r.a.dispose();
     (r.list[0] as ReturnType<typeof zeros>).dispose();
     (r.list[1] as { deep: ReturnType<typeof zeros> }).deep.dispose();
-    expect(cpuBackend.memory()).toEqual(before);
+    expect(memory()).toEqual(before);
   });
 
   it("memory returns to its start after a tidy that returns nothing", () => {
-    const before = cpuBackend.memory();
+    const before = memory();
     tidy(() => {
       const x = tensor([[1, 2], [3, 4]]);
       const y = add(x, x);
       const v = y.t().contiguous();
       return v.numel();
     });
-    expect(cpuBackend.memory()).toEqual(before);
+    expect(memory()).toEqual(before);
   });
 
   it("nested tidy hands the inner result to the outer scope", () => {
@@ -77,7 +78,7 @@ describeEachBackend("tidy / keep / dispose", () => {
   });
 
   it("tidy disposes everything when fn throws, and rethrows", () => {
-    const before = cpuBackend.memory();
+    const before = memory();
     let t: ReturnType<typeof zeros> | undefined;
     expect(() =>
       tidy(() => {
@@ -86,7 +87,7 @@ describeEachBackend("tidy / keep / dispose", () => {
       }),
     ).toThrow("boom");
     expect(t?.isDisposed).toBe(true);
-    expect(cpuBackend.memory()).toEqual(before);
+    expect(memory()).toEqual(before);
   });
 
   it("tidy refuses async functions", () => {
@@ -101,16 +102,16 @@ describeEachBackend("tidy / keep / dispose", () => {
   });
 
   it("dispose is idempotent and frees storage once the last view is gone", () => {
-    const before = cpuBackend.memory();
+    const before = memory();
     const x = zeros(8);
     const v = x.view(2, 4);
     x.dispose();
     x.dispose();
     expect(x.isDisposed).toBe(true);
-    expect(cpuBackend.memory().storages).toBe(before.storages + 1);
+    expect(memory().storages).toBe(before.storages + 1);
     v.dispose();
     v.dispose();
-    expect(cpuBackend.memory()).toEqual(before);
+    expect(memory()).toEqual(before);
   });
 
   it("using a disposed tensor throws a clear DLError naming the op", () => {
@@ -135,15 +136,16 @@ describeEachBackend("tidy / keep / dispose", () => {
   });
 });
 
-describe("memory()", () => {
+describe("memory() of the CPU backend", () => {
+  const memory = () => cpuBackend.memory();
   it("counts storages and bytes per dtype", () => {
-    const before = cpuBackend.memory();
-    const ts = [zeros(3, { dtype: "float64" }), zeros(3, { dtype: "int64" }), zeros(3, { dtype: "int32" }), zeros(3, { dtype: "bool" }), zeros(3, { dtype: "float16" })];
-    const after = cpuBackend.memory();
+    const before = memory();
+    const ts = [zeros(3, { device: "cpu", dtype: "float64" }), zeros(3, { device: "cpu", dtype: "int64" }), zeros(3, { device: "cpu", dtype: "int32" }), zeros(3, { device: "cpu", dtype: "bool" }), zeros(3, { device: "cpu", dtype: "float16" })];
+    const after = memory();
     expect(after.storages - before.storages).toBe(5);
     // int64 lives in a Float64Array, halves in Float32Array lanes (see docs/architecture.md).
     expect(after.bytes - before.bytes).toBe(24 + 24 + 12 + 3 + 12);
     for (const t of ts) t.dispose();
-    expect(cpuBackend.memory()).toEqual(before);
+    expect(memory()).toEqual(before);
   });
 });

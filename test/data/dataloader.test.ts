@@ -1,6 +1,6 @@
 import { BatchSampler, DataLoader, Dataset, IterableDataset, SequentialSampler, TensorDataset, padCollate } from "@dl/data";
 import { ArgumentError, Generator, Tensor, arange, manualSeed, tensor } from "@dl/tensor";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { type TSpec, expectClose, fromSpec, loadFixtures } from "../helpers/fixtures.js";
 
@@ -181,5 +181,19 @@ describeEachBackend("DataLoader", () => {
     expect(() => new DataLoader({} as never)).toThrow(/dataset must have getItem/);
     expect(new DataLoader(ds).batchSize).toBe(1);
     expect([...new DataLoader(new TensorDataset(arange(3), tensor([1, 2, 3])))].length).toBe(3);
+  });
+});
+
+describe("batch fetching", () => {
+  it("a Subset of a TensorDataset gathers whole batches, equal to item-by-item collation", async () => {
+    const { DataLoader, Subset, TensorDataset, defaultCollate } = await import("@dl/data");
+    const { arange } = await import("@dl/tensor");
+    const ds = new TensorDataset(arange(20).view(10, 2).float(), arange(10));
+    const sub = new Subset(ds, [9, 3, 5, 0, 7]);
+    expect(typeof sub.getBatch).toBe("function");
+    const fast = [...new DataLoader(sub, { batchSize: 2 })].map((b) => (b as { tolist(): unknown }[]).map((t) => t.tolist()));
+    const slow = [...new DataLoader(sub, { batchSize: 2, collateFn: defaultCollate })].map((b) => (b as { tolist(): unknown }[]).map((t) => t.tolist()));
+    expect(fast).toEqual(slow);
+    expect(fast[0]).toEqual([[[18, 19], [6, 7]], [9, 3]]);
   });
 });

@@ -115,7 +115,9 @@ export class TensorDataset extends Dataset<Tensor[]> {
       [indices.length],
       { dtype: "int64", device: this.tensors[0]?.device },
     );
-    return this.tensors.map((t) => indexSelect(t, 0, idx));
+    const batch = this.tensors.map((t) => indexSelect(t, 0, idx));
+    idx.dispose();
+    return batch;
   }
 
   get length(): number {
@@ -128,10 +130,18 @@ export class Subset<T = unknown> extends Dataset<T> {
   readonly dataset: MapStyleDataset<T>;
   readonly indices: readonly number[];
 
+  /** Present when the wrapped dataset can fetch collated batches (a Subset of a TensorDataset). */
+  readonly getBatch?: (indices: readonly number[]) => unknown;
+
   constructor(dataset: MapStyleDataset<T>, indices: readonly number[] | ArrayLike<number>) {
     super();
     this.dataset = dataset;
     this.indices = Array.from(indices);
+    const inner = dataset as { getBatch?: (indices: readonly number[]) => unknown };
+    if (typeof inner.getBatch === "function") {
+      const fetch = inner.getBatch.bind(dataset);
+      this.getBatch = (idx) => fetch(idx.map((i) => this.indices[normIndex("Subset", i, this.indices.length)] as number));
+    }
   }
 
   getItem(index: number): T {

@@ -196,7 +196,12 @@ export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast =
     throw new DLError(op, "a view of a leaf tensor that requires grad is being used in an in-place operation");
   }
   let [v] = wrap(op, [value], x.dtype) as [Tensor];
-  if (anyCast && v.device !== x.device) v = v.to(x.device);
+  // A scalar wrapped here, or a copy moved to x's device, is freed once written.
+  let temporary = !(value instanceof Tensor);
+  if (anyCast && v.device !== x.device) {
+    v = v.to(x.device);
+    temporary = true;
+  }
   commonDevice(op, [x, v]);
   const shape = broadcastShapes(op, x.shape, v.shape);
   if (!shapesEqual(shape, x.shape)) {
@@ -218,5 +223,6 @@ export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast =
   x.backend.write(x.ref, broadcastRef(v, x.shape));
   x._storage.version++;
   if (history !== null) recorder?.rebase(x, history);
+  if (temporary) v.dispose();
   return x;
 }

@@ -16,7 +16,11 @@ import { type ClampOptions, clamp, exp, relu, sigmoid, sqrt, tanh } from "./math
 function inPlace(op: string, x: Tensor, compute: () => Tensor): Tensor {
   x._assertLive(op);
   assertNoInternalOverlap(op, x);
-  return writeInPlace(op, x, compute());
+  const result = compute();
+  writeInPlace(op, x, result);
+  // The out-of-place result was only a carrier (its autograd node, if any, now belongs to x).
+  if (result._storage !== x._storage) result.dispose();
+  return x;
 }
 
 // ---- arithmetic ----

@@ -1,0 +1,77 @@
+import type { DType, StridedRef } from "@dl/tensor";
+import { fetch } from "./program.js";
+import type { Runtime } from "./runtime.js";
+import type { GpuStorage } from "./storage.js";
+import { coalesce, numel, walkCode, walkUniforms } from "./strided.js";
+
+/**
+ * The generic elementwise kernel: output element i (row-major over `shape`) is `expr` of the
+ * operands read at their strided positions. Operands arrive broadcast to `shape` (stride 0), so
+ * copy, casts, unary, binary and where ops are all this one kernel with a different expression.
+ * One program per (key, merged rank).
+ */
+export function mapKernel(
+  rt: Runtime,
+  key: string,
+  shape: readonly number[],
+  operands: readonly StridedRef[],
+  expr: (values: string[]) => string,
+  outDtype: DType,
+  floats: readonly { name: string; value: number }[] = [],
+): GpuStorage {
+  const n = numel(shape);
+  if (n === 0) return rt.wrap(null, 0, outDtype);
+  const names = operands.map((_, k) => `x${k}`);
+  const vars = names.map((nm) => `p${nm}`);
+  const walk = coalesce(
+    shape,
+    operands.map((o) => o.strides),
+  );
+  const rank = walk.shape.length;
+  const wu = walkUniforms("w", walk, vars);
+  const program = rt.programs.get(`map|${key}|r${rank}`, () => ({
+    textures: names,
+    ints: [...wu.names, ...names.map((nm) => `${nm}off`)],
+    floats: floats.map((f) => f.name),
+    body: [
+      ...names.map((nm) => `int p${nm} = user_${nm}off;`),
+      walkCode("w", rank, vars, "i"),
+      ...names.map((nm, k) => `float v${k} = ${fetch(nm, `p${nm}`)};`),
+      `return ${expr(names.map((_, k) => `v${k}`))};`,
+    ].join("\n"),
+  }));
+  const texture = program.run(
+    n,
+    operands.map((o) => rt.tex(o)),
+    [...wu.values, ...operands.map((o) => o.offset)],
+    floats.map((f) => f.value),
+  );
+  return rt.wrap(texture, n, outDtype);
+}
+
+/** GLSL that rounds a computed value to what `dtype` holds. */
+export function finalize(dtype: DType, v: string): string {
+  switch (dtype) {
+    case "float32":
+    case "float64":
+      return v;
+    case "float16":
+      return `dl_f16(${v})`;
+    case "bfloat16":
+      return `dl_bf16(${v})`;
+    case "int32":
+    case "int64":
+      return `dl_int(${v})`;
+    case "bool":
+      return `dl_boolv(${v})`;
+  }
+}
+
+/** GLSL converting a value of `from` into `to` (castScalar: truthiness for bool, truncation for ints). */
+export function cast(from: DType, to: DType, v: string): string {
+  if (from === to) return v;
+  if (to === "bool") return `dl_bool(${v} != 0.0)`;
+  if (to === "float32") return v;
+  if ((to === "int32" || to === "int64") && (from === "int32" || from === "int64" || from === "bool")) return v;
+  return finalize(to, v);
+}
