@@ -1,3 +1,7 @@
+import { coalesceDims, type MergedDims } from "@dl/tensor";
+
+export { contiguousStrides, numel as size } from "@dl/tensor";
+
 import type { StridedRef } from "@dl/tensor";
 
 /**
@@ -5,29 +9,9 @@ import type { StridedRef } from "@dl/tensor";
  * own strides (0 on broadcast dims). Adjacent dims that are contiguous for every operand are merged
  * first, so a contiguous or row-broadcast operand becomes one long inner loop.
  */
-export interface Walk {
-  shape: number[];
-  /** One strides array per operand, over the merged shape. */
-  strides: number[][];
-}
-
-export function coalesce(shape: readonly number[], stridesList: readonly (readonly number[])[]): Walk {
-  const outShape: number[] = [];
-  const outStrides: number[][] = stridesList.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d] as number;
-    if (size === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * size)) {
-      outShape[last] = (outShape[last] as number) * size;
-      for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[])[last] = (stridesList[k] as readonly number[])[d] as number;
-      continue;
-    }
-    outShape.push(size);
-    for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[]).push((stridesList[k] as readonly number[])[d] as number);
-  }
-  return { shape: outShape, strides: outStrides };
-}
+/** Dims merged for iteration: the shared definition lives in @dl/tensor. */
+export type Walk = MergedDims;
+export const coalesce = coalesceDims;
 
 /**
  * Calls `row(offsets, n, innerStrides)` for each row of the merged shape: `offsets[k]` is operand
@@ -65,22 +49,6 @@ export function forEachRow(
       for (let k = 0; k < ops; k++) offsets[k] = (offsets[k] as number) - ((w.strides[k] as number[])[d] as number) * (size - 1);
     }
   }
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i] as number;
-  }
-  return s;
-}
-
-export function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
 }
 
 export const arr = (x: StridedRef) => x.data as Float64Array;

@@ -1,3 +1,6 @@
+import { coalesceDims, type MergedDims } from "@dl/tensor";
+
+export { contiguousStrides, numel } from "@dl/tensor";
 /**
  * Strided addressing for kernels. A kernel computes output element `i` (row-major over the
  * output shape) and reads each operand at offset + sum(coord[d] * stride[d]). Dims that are
@@ -5,45 +8,9 @@
  * a kernel with rank 1 or 2 and kernels are compiled per merged rank, not per shape: shapes,
  * strides and offsets are int uniforms.
  */
-export interface Walk {
-  shape: number[];
-  /** One strides array per operand, over the merged shape. */
-  strides: number[][];
-}
-
-export function coalesce(shape: readonly number[], stridesList: readonly (readonly number[])[]): Walk {
-  const outShape: number[] = [];
-  const outStrides: number[][] = stridesList.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d] as number;
-    if (size === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * size)) {
-      outShape[last] = (outShape[last] as number) * size;
-      for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[])[last] = (stridesList[k] as readonly number[])[d] as number;
-      continue;
-    }
-    outShape.push(size);
-    for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[]).push((stridesList[k] as readonly number[])[d] as number);
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i] as number;
-  }
-  return s;
-}
-
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
+/** Dims merged for iteration: the shared definition lives in @dl/tensor. */
+export type Walk = MergedDims;
+export const coalesce = coalesceDims;
 
 /** The uniforms describing one walk: `${p}n${d}` sizes and, per operand name, `${name}s${d}` strides. */
 export interface WalkUniforms {

@@ -7,9 +7,9 @@ export { formatTensor, printOptions, setPrintOptions } from "./format.js";
 export { type GradRecorder, gradState, installGradRecorder, isGradEnabled, labelGrad } from "./grad-hooks.js";
 export * from "./random.js";
 export { keep, tidy } from "./scope.js";
-export { broadcastShapes, contiguousStrides, numel } from "./shape.js";
+export { type MergedDims, broadcastShapes, coalesceDims, contiguousStrides, numel } from "./shape.js";
 export { Storage } from "./storage.js";
-export { type BasicIndex, type NestedArray, type Slice, Tensor, type ToOptions, record, slice } from "./tensor.js";
+export { type BasicIndex, type NestedArray, type Slice, Tensor, type ToOptions, parseSlice, record, slice } from "./tensor.js";
 export {
   type Scalar,
   type TensorLike,

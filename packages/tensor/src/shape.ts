@@ -1,4 +1,4 @@
-import { IndexError, ShapeError, fmtShape } from "./errors.js";
+import { fmtShape, IndexError, ShapeError } from "./errors.js";
 
 export type Shape = readonly number[];
 
@@ -64,10 +64,7 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       if (a === b || b === 1) continue;
       if (a === 1) out[j] = b;
       else {
-        throw new ShapeError(
-          op,
-          `shapes ${shapes.map(fmtShape).join(" and ")} cannot be broadcast (size ${a} vs ${b} at dim ${j - ndim})`,
-        );
+        throw new ShapeError(op, `shapes ${shapes.map(fmtShape).join(" and ")} cannot be broadcast (size ${a} vs ${b} at dim ${j - ndim})`);
       }
     }
   }
@@ -136,4 +133,34 @@ export function viewStrides(shape: Shape, strides: Shape, newShape: Shape): numb
   }
   if (viewD !== -1) return null;
   return out;
+}
+
+/** A strided walk with merged dims (see coalesceDims). */
+export interface MergedDims {
+  shape: number[];
+  /** One strides array per operand, over the merged shape. */
+  strides: number[][];
+}
+
+/**
+ * Merges adjacent dims that are contiguous for every operand and drops size-1 dims, so that a
+ * contiguous or row-broadcast operand becomes one long run: what every backend's strided kernels
+ * iterate over.
+ */
+export function coalesceDims(shape: readonly number[], stridesList: readonly (readonly number[])[]): MergedDims {
+  const outShape: number[] = [];
+  const outStrides: number[][] = stridesList.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d] as number;
+    if (size === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * size)) {
+      outShape[last] = (outShape[last] as number) * size;
+      for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[])[last] = (stridesList[k] as readonly number[])[d] as number;
+      continue;
+    }
+    outShape.push(size);
+    for (let k = 0; k < stridesList.length; k++) (outStrides[k] as number[]).push((stridesList[k] as readonly number[])[d] as number);
+  }
+  return { shape: outShape, strides: outStrides };
 }

@@ -1,15 +1,13 @@
-import { type Backend, type StridedRef, getBackend } from "./backend.js";
+import { type Backend, getBackend, type StridedRef } from "./backend.js";
 import { type DType, type HostArray, isDType, isFloating } from "./dtype.js";
-import { ArgumentError, DLError, DTypeError, IndexError, ShapeError, fmtShape } from "./errors.js";
+import { ArgumentError, DLError, DTypeError, fmtShape, IndexError, ShapeError } from "./errors.js";
 import { formatTensor } from "./format.js";
-import { writeInPlace } from "./ops/dispatch.js";
 import { gradState, labelGrad } from "./grad-hooks.js";
-import { trackInScope } from "./scope.js";
 import {
-  type Layout,
   diagonalLayout,
   dimsArg,
   expandLayout,
+  type Layout,
   narrowLayout,
   permuteLayout,
   selectLayout,
@@ -20,7 +18,9 @@ import {
   unsqueezeLayout,
   viewLayout,
 } from "./layout.js";
-import { type Shape, contiguousStrides, isContiguousLayout, normalizeDim, numel } from "./shape.js";
+import { writeInPlace } from "./ops/dispatch.js";
+import { trackInScope } from "./scope.js";
+import { contiguousStrides, isContiguousLayout, normalizeDim, numel, type Shape } from "./shape.js";
 import { Storage } from "./storage.js";
 
 /** Nested JS arrays as tolist() returns them. */
@@ -40,15 +40,17 @@ export function slice(start?: number | null, stop?: number | null, step?: number
   return { start: start ?? null, stop: stop ?? null, step: step ?? 1 };
 }
 
-function parseSlice(spec: string): Slice {
+/** Parses Python slice syntax ('1:3', '::2', ':'); errors name `op`. */
+export function parseSlice(spec: string, op = "index"): Slice {
   const parts = spec.split(":");
   const num = (p: string | undefined) => {
     if (p === undefined || p.trim() === "") return null;
     const v = Number(p);
-    if (!Number.isInteger(v)) throw new IndexError("index", `invalid slice '${spec}'`);
+    if (!Number.isInteger(v)) throw new IndexError(op, `invalid slice '${spec}'`);
     return v;
   };
-  if (parts.length < 2 || parts.length > 3) throw new IndexError("index", `invalid slice '${spec}' (expected 'start:stop' or 'start:stop:step')`);
+  if (parts.length < 2 || parts.length > 3)
+    throw new IndexError(op, `invalid slice '${spec}' (expected 'start:stop' or 'start:stop:step')`);
   return { start: num(parts[0]), stop: num(parts[1]), step: num(parts[2]) ?? 1 };
 }
 
@@ -62,8 +64,7 @@ export interface ToOptions {
 type GradHook = (grad: Tensor) => Tensor | undefined | void;
 
 // Backstop for tensors dropped without dispose(): their storage reference is released on GC.
-const finalizer =
-  typeof FinalizationRegistry === "function" ? new FinalizationRegistry<Storage>((s) => s.release()) : undefined;
+const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<Storage>((s) => s.release()) : undefined;
 
 /**
  * An n-dimensional array: metadata (shape, strides, offset, dtype, device) over a refcounted
@@ -178,7 +179,8 @@ export class Tensor {
 
   /** Same data, new shape; one dim may be -1. Fails when the strides cannot express it (use reshape). */
   view(...shape: (number | readonly number[])[]): Tensor {
-    if (shape.length === 1 && isDType(shape[0])) throw new ArgumentError("view", "viewing as another dtype is not supported; use to(dtype)");
+    if (shape.length === 1 && isDType(shape[0]))
+      throw new ArgumentError("view", "viewing as another dtype is not supported; use to(dtype)");
     const l = viewLayout("view", this, dimsArg(shape));
     if (!l) {
       throw new ShapeError(
@@ -220,7 +222,10 @@ export class Tensor {
     const known = sizes.reduce((a, b) => (b === -1 ? a : a * b), 1);
     const resolved = sizes.map((v) => (v === -1 ? len / known : v));
     if (numel(resolved) !== len || !resolved.every(Number.isInteger)) {
-      throw new ShapeError("unflatten", `provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${dim} (${len}) in the input tensor`);
+      throw new ShapeError(
+        "unflatten",
+        `provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${dim} (${len}) in the input tensor`,
+      );
     }
     return this.view([...this.shape.slice(0, d), ...resolved, ...this.shape.slice(d + 1)]);
   }
@@ -242,14 +247,19 @@ export class Tensor {
 
   /** Transpose of the last two dims (batched matrices). */
   get mT(): Tensor {
-    if (this.ndim < 2) throw new ShapeError("mT", `tensor.mT is only supported on matrices or batches of matrices, got ${this.ndim}-D tensor`);
+    if (this.ndim < 2)
+      throw new ShapeError("mT", `tensor.mT is only supported on matrices or batches of matrices, got ${this.ndim}-D tensor`);
     return this.transpose(-2, -1);
   }
 
   movedim(source: number | readonly number[], destination: number | readonly number[]): Tensor {
     const src = normalizeDimsList("movedim", source, this.ndim);
     const dst = normalizeDimsList("movedim", destination, this.ndim);
-    if (src.length !== dst.length) throw new ArgumentError("movedim", `invalid source or destination dims: source (${src.length} dims) should contain the same number of dims as destination (${dst.length} dims)`);
+    if (src.length !== dst.length)
+      throw new ArgumentError(
+        "movedim",
+        `invalid source or destination dims: source (${src.length} dims) should contain the same number of dims as destination (${dst.length} dims)`,
+      );
     const order = new Array<number>(this.ndim).fill(-1);
     src.forEach((s, i) => (order[dst[i] as number] = s));
     const rest = [...Array(this.ndim).keys()].filter((d) => !src.includes(d));
@@ -291,7 +301,10 @@ export class Tensor {
   /** Removes size-1 dims (all, or those given). */
   squeeze(dim?: number | readonly number[]): Tensor {
     const dims = dim === undefined ? undefined : typeof dim === "number" ? [dim] : dim;
-    return labelGrad(this._derive("view", squeezeLayout(this, dims), { shape: this.shape }), dim === undefined ? "SqueezeBackward0" : "SqueezeBackward1");
+    return labelGrad(
+      this._derive("view", squeezeLayout(this, dims), { shape: this.shape }),
+      dim === undefined ? "SqueezeBackward0" : "SqueezeBackward1",
+    );
   }
 
   unsqueeze(dim: number): Tensor {
@@ -325,7 +338,8 @@ export class Tensor {
       else if (s === null) t = t.unsqueeze(d++);
       else if (typeof s === "number") {
         const len = t.shape[d] as number;
-        if (!Number.isInteger(s) || s < -len || s >= len) throw new IndexError("index", `index ${s} is out of bounds for dimension ${d} with size ${len}`);
+        if (!Number.isInteger(s) || s < -len || s >= len)
+          throw new IndexError("index", `index ${s} is out of bounds for dimension ${d} with size ${len}`);
         t = t.select(d, s);
       } else {
         const sl = typeof s === "string" ? parseSlice(s) : s;
@@ -403,7 +417,10 @@ export class Tensor {
   /** Only leaves can change requiresGrad; only floating tensors can require gradients. */
   requiresGrad_(value = true): this {
     if (this.gradFn !== null && !value) {
-      throw new DLError("requiresGrad_", "you can only change requiresGrad flags of leaf tensors; use detach() to get a tensor without gradient tracking");
+      throw new DLError(
+        "requiresGrad_",
+        "you can only change requiresGrad flags of leaf tensors; use detach() to get a tensor without gradient tracking",
+      );
     }
     if (value && !isFloating(this.dtype)) {
       throw new DTypeError("requiresGrad_", `only tensors of floating point dtype can require gradients, got ${this.dtype}`);
@@ -613,7 +630,6 @@ function normalizeDimsList(op: string, d: number | readonly number[], ndim: numb
   return out;
 }
 
-
 /** Converts dtype and/or device into a fresh contiguous tensor; recorded for autograd. */
 function convert(x: Tensor, dtype: DType, device: string): Tensor {
   x._assertLive("to");
@@ -622,7 +638,8 @@ function convert(x: Tensor, dtype: DType, device: string): Tensor {
     out = Tensor.fromData(x.backend, device, x.backend.copy(x.ref, dtype), dtype, x.shape);
   } else {
     const target = getBackend(device, "to");
-    const host = x.dtype === dtype ? x.dataSync() : Tensor.fromData(x.backend, x.device, x.backend.copy(x.ref, dtype), dtype, x.shape).dataSync();
+    const host =
+      x.dtype === dtype ? x.dataSync() : Tensor.fromData(x.backend, x.device, x.backend.copy(x.ref, dtype), dtype, x.shape).dataSync();
     out = Tensor.fromData(target, device, target.upload(host, dtype), dtype, x.shape);
   }
   record("copy", [x], out, { dtype, device: x.device });

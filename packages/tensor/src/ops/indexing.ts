@@ -1,17 +1,17 @@
 import { arange, fromHost, full, tensor } from "../creation.js";
 import { type DType, isFloating } from "../dtype.js";
-import { ArgumentError, DTypeError, IndexError, ShapeError, fmtShape } from "../errors.js";
+import { ArgumentError, DTypeError, fmtShape, IndexError, ShapeError } from "../errors.js";
 import { labelGrad } from "../grad-hooks.js";
 import { broadcastShapes, contiguousStrides, normalizeDim, numel, shapesEqual } from "../shape.js";
-import { type BasicIndex, type Slice, Tensor } from "../tensor.js";
+import { type BasicIndex, type Slice, Tensor, parseSlice } from "../tensor.js";
 import {
-  type TensorLike,
   assertNoInternalOverlap,
   binaryOp,
   commonDevice,
   gatherOp,
   scalarTensor,
   scatterOp,
+  type TensorLike,
   whereOp,
   writeInPlace,
 } from "./dispatch.js";
@@ -230,7 +230,9 @@ function scatterReduceImpl(
     // Without self, targets start at the reduction's identity (±inf) so x is ignored there; integer
     // dtypes have no infinity, so they seed with one of the scattered values (same result, and
     // integers carry no gradient).
-    const seed = isFloating(x.dtype) ? filled(reduce === "amax" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY, x.dtype, i1.shape, x.device) : s1;
+    const seed = isFloating(x.dtype)
+      ? filled(reduce === "amax" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY, x.dtype, i1.shape, x.device)
+      : s1;
     const base = includeSelf ? x1 : scatterOp(x1, d, i1, seed, "none");
     out = scatterOp(base, d, i1, s1, reduce);
   } else {
@@ -407,19 +409,6 @@ function arraySpec(op: string, a: readonly NestedIndexArray[], device: string): 
   return tensor(a, { dtype: "int64", device });
 }
 
-function parseSlice(op: string, spec: string): Slice {
-  const parts = spec.split(":");
-  const num = (p: string | undefined): number | null => {
-    if (p === undefined || p.trim() === "") return null;
-    const v = Number(p);
-    if (!Number.isInteger(v)) throw new IndexError(op, `invalid slice '${spec}'`);
-    return v;
-  };
-  if (parts.length < 2 || parts.length > 3)
-    throw new IndexError(op, `invalid slice '${spec}' (expected 'start:stop' or 'start:stop:step')`);
-  return { start: num(parts[0]), stop: num(parts[1]), step: num(parts[2]) ?? 1 };
-}
-
 /** One 1-D int64 tensor per dim a bool mask covers: the coordinates of its true entries. */
 function maskIndices(mask: Tensor): Tensor[] {
   const cols = nonzeroColumns(mask);
@@ -478,7 +467,7 @@ function indexImpl(op: string, x: Tensor, specs: readonly IndexSpec[]): Tensor {
       if (!Number.isInteger(s) || s < -len || s >= len) throw outOfBounds(op, s, d, len);
       t = t.select(d, s);
     } else {
-      const sl = typeof s === "string" ? parseSlice(op, s) : s;
+      const sl = typeof s === "string" ? parseSlice(s, op) : s;
       t = t.slice(d++, sl.start, sl.stop, sl.step ?? 1);
     }
   }
