@@ -59,12 +59,6 @@ export function accumulatorOf(leaf: Tensor): AccumulateGrad {
   return a;
 }
 
-// Saved tensors are private handles (views kept out of tidy scopes); the GC releases them if the
-// graph is dropped without backward.
-const savedFinalizer = new FinalizationRegistry<Tensor[]>((handles) => {
-  for (const h of handles) h.dispose();
-});
-
 /**
  * A saved tensor keeps its autograd identity (so createGraph can differentiate through it): a
  * leaf is kept as itself (gradients must reach its .grad), a non-leaf as a private view sharing
@@ -138,7 +132,6 @@ export class Node {
     this.savesTensors = this.savedInputs.some((h) => h !== undefined) || this.savedOutput !== undefined || argHandles.length > 0;
     const handles = [...this.savedInputs, this.savedOutput, ...argHandles].filter((h): h is Tensor => h !== undefined && !inputs.includes(h));
     this.owned = new Set(handles);
-    if (handles.length) savedFinalizer.register(this, handles, this);
     this.inputShapes = inputs.map((t) => t.shape);
     this.inputDtypes = inputs.map((t) => t.dtype);
     this.inputDevices = inputs.map((t) => t.device);
@@ -236,7 +229,6 @@ export class Node {
   release(): void {
     if (this.freed) return;
     this.freed = true;
-    savedFinalizer.unregister(this);
     for (const h of this.ownedHandles()) h.dispose();
     this.formula.release?.();
     this.argHandles = [];
