@@ -72,6 +72,8 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
   const retainGraph = options.retainGraph ?? createGraph;
   const capture = options.capture;
   const captured = new Map<Tensor, Tensor>();
+  // grad() w.r.t. non-leaves: their gradient is what reaches the node that produced them.
+  const captureByNode = capture ? new Map(capture.filter((t) => t.gradFn instanceof Node).map((t) => [t.gradFn as Node, t])) : null;
   const prevMode = gradState.enabled;
   gradState.enabled = createGraph;
   try {
@@ -93,10 +95,11 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
       let g = pending.get(node);
       if (g === undefined) continue;
       pending.delete(node);
-      const out = node.output.deref();
-      if (out && out._hooks.length) g = runHooks(out._hooks, g);
-      if (out?.retainsGrad && !capture) out.grad = ownGrad(out, out.grad ? binaryAdd(out.grad, g) : g.clone());
-      if (capture && out && capture.includes(out)) captured.set(out, g);
+      if (node.hooks.length) g = runHooks(node.hooks, g);
+      const out = node.retained;
+      if (out !== null && !capture) out.grad = ownGrad(out, out.grad ? binaryAdd(out.grad, g) : g.clone());
+      const wanted = captureByNode?.get(node);
+      if (wanted) captured.set(wanted, g);
       const inputGrads = node.apply(g);
       if (anomaly) {
         inputGrads.forEach((ig, i) => {

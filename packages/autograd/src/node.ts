@@ -90,12 +90,23 @@ export class Node {
   readonly inputShapes: (readonly number[])[];
   readonly inputDtypes: DType[];
   readonly inputDevices: string[];
-  /** The tensor this node produced, for its hooks and retainGrad (weak: the graph must not keep outputs alive). */
-  readonly output: WeakRef<Tensor>;
   readonly outputShape: readonly number[];
   readonly outputDtype: DType;
   /** Hooks registered on the output after it was made, kept here as PyTorch keeps them on grad_fn. */
-  readonly hooks: ((g: Tensor) => Tensor | undefined | void)[] = [];
+  hooks: ((g: Tensor) => Tensor | undefined | void)[] = [];
+  /** The output, when it asked to retain its gradient (the graph holds outputs only then). */
+  retained: Tensor | null = null;
+
+  /** Tensor.registerHook on this node's output. */
+  addHook(hook: (g: Tensor) => Tensor | undefined | void): { remove(): void } {
+    this.hooks.push(hook);
+    return { remove: () => void (this.hooks = this.hooks.filter((h) => h !== hook)) };
+  }
+
+  /** Tensor.retainGrad on this node's output. */
+  retainFor(t: Tensor): void {
+    this.retained = t;
+  }
 
   constructor(
     readonly formula: Formula,
@@ -107,7 +118,8 @@ export class Node {
     // Tensors among the args (masks, indices) are saved like inputs.
     const ownArgs: Record<string, unknown> = {};
     const argHandles: Tensor[] = [];
-    for (const [k, v] of Object.entries(args)) {
+    for (const k in args) {
+      const v = args[k];
       if (v instanceof Tensor) {
         const h = saveHandle(v);
         argHandles.push(h);
@@ -116,26 +128,40 @@ export class Node {
     }
     this.args = ownArgs;
     this.argHandles = argHandles;
-    this.next = inputs.map((t) => (t.requiresGrad ? (t.gradFn instanceof Node ? t.gradFn : accumulatorOf(t)) : null));
     const rule = formula.saveInputs ?? false;
     const save = typeof rule === "function" ? rule(inputs.map((t) => t.requiresGrad), args) : rule;
-    this.savedInputs = inputs.map((t, i) => (save === true || (Array.isArray(save) && save.includes(i)) ? saveHandle(t) : undefined));
+    const n = inputs.length;
+    this.next = new Array(n);
+    this.savedInputs = new Array(n);
+    this.inputShapes = new Array(n);
+    this.inputDtypes = new Array(n);
+    this.inputDevices = new Array(n);
+    const owned: Tensor[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = inputs[i] as Tensor;
+      this.next[i] = t.requiresGrad ? (t.gradFn instanceof Node ? t.gradFn : accumulatorOf(t)) : null;
+      this.inputShapes[i] = t.shape;
+      this.inputDtypes[i] = t.dtype;
+      this.inputDevices[i] = t.device;
+      if (save === true || (save !== false && save.includes(i))) {
+        const h = saveHandle(t);
+        this.savedInputs[i] = h;
+        this.savedVersions.push([h, t._storage.version]);
+        if (h !== t) owned.push(h);
+      }
+    }
     if (typeof formula.saveOutput === "function" ? formula.saveOutput(args) : formula.saveOutput) {
       // The output's grad_fn is this node (attached right after construction).
       const h = output.detach();
       h.gradFn = this;
       h._requiresGrad = true;
       this.savedOutput = h;
+      this.savedVersions.push([h, output._storage.version]);
+      owned.push(h);
     }
-    for (const [i, h] of this.savedInputs.entries()) if (h) this.savedVersions.push([h, (inputs[i] as Tensor)._storage.version]);
-    if (this.savedOutput) this.savedVersions.push([this.savedOutput, output._storage.version]);
-    this.savesTensors = this.savedInputs.some((h) => h !== undefined) || this.savedOutput !== undefined || argHandles.length > 0;
-    const handles = [...this.savedInputs, this.savedOutput, ...argHandles].filter((h): h is Tensor => h !== undefined && !inputs.includes(h));
-    this.owned = new Set(handles);
-    this.inputShapes = inputs.map((t) => t.shape);
-    this.inputDtypes = inputs.map((t) => t.dtype);
-    this.inputDevices = inputs.map((t) => t.device);
-    this.output = new WeakRef(output);
+    for (const h of argHandles) if (!inputs.includes(h)) owned.push(h);
+    this.savesTensors = this.savedVersions.length > 0 || argHandles.length > 0;
+    this.owned = new Set(owned);
     this.outputShape = output.shape;
     this.outputDtype = output.dtype;
   }

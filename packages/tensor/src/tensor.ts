@@ -63,6 +63,12 @@ export interface ToOptions {
 
 type GradHook = (grad: Tensor) => Tensor | undefined | void;
 
+/** What Tensor needs from a grad_fn installed by @dl/autograd (structural: no import). */
+interface GradFnSlots {
+  addHook?(hook: GradHook): { remove(): void };
+  retainFor?(t: Tensor): void;
+}
+
 // Backstop for tensors dropped without dispose(): their storage reference is released on GC.
 const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<Storage>((s) => s.release()) : undefined;
 
@@ -440,12 +446,18 @@ export class Tensor {
   /** Keep .grad on this non-leaf tensor after backward(). */
   retainGrad(): void {
     if (!this._requiresGrad) throw new DLError("retainGrad", "can't retain grad on a tensor that has requiresGrad=false");
-    if (this.gradFn !== null) this._retainsGrad = true;
+    if (this.gradFn !== null) {
+      this._retainsGrad = true;
+      (this.gradFn as GradFnSlots).retainFor?.(this);
+    }
   }
 
   /** Registers a hook called with this tensor's gradient; returning a tensor replaces it. */
   registerHook(hook: GradHook): { remove(): void } {
     if (!this._requiresGrad) throw new DLError("registerHook", "cannot register a hook on a tensor that doesn't require gradient");
+    // A non-leaf's hooks live on its grad_fn, as in PyTorch; a leaf keeps its own.
+    const fn = this.gradFn as GradFnSlots | null;
+    if (fn !== null && typeof fn.addHook === "function") return fn.addHook(hook);
     this._hooks.push(hook);
     return { remove: () => void (this._hooks = this._hooks.filter((h) => h !== hook)) };
   }
