@@ -13,7 +13,7 @@ import {
 } from "@dl/tensor";
 import { formulas } from "./formulas/index.js";
 import { rebase } from "./inplace.js";
-import { AccumulateGrad, type Edge, Node, accumulatorOf, attachNode } from "./node.js";
+import { type AccumulateGrad, type Edge, Node, accumulatorOf, attachNode } from "./node.js";
 
 /**
  * The tape: ops report to `record`, which attaches a Node to their output; `runBackward` walks the

@@ -100,7 +100,11 @@ export class Node {
   /** Tensor.registerHook on this node's output. */
   addHook(hook: (g: Tensor) => Tensor | undefined | void): { remove(): void } {
     this.hooks.push(hook);
-    return { remove: () => void (this.hooks = this.hooks.filter((h) => h !== hook)) };
+    return {
+      remove: () => {
+        this.hooks = this.hooks.filter((h) => h !== hook);
+      },
+    };
   }
 
   /** Tensor.retainGrad on this node's output. */

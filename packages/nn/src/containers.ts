@@ -17,7 +17,9 @@ export class Sequential extends Module {
     const first = modules[0];
     if (modules.length === 1 && first !== undefined && !(first instanceof Module)) {
       for (const [k, m] of Object.entries(first)) this.registerModule(k, m);
-    } else (modules as Module[]).forEach((m, i) => this.registerModule(String(i), m));
+    } else {
+      for (const [i, m] of (modules as Module[]).entries()) this.registerModule(String(i), m);
+    }
   }
 
   get length(): number {
@@ -75,7 +77,7 @@ export class ModuleList extends Module {
     const list = [...this.children()];
     const at = index < 0 ? index + list.length : index;
     list.splice(Math.max(0, Math.min(at, list.length)), 0, module);
-    list.forEach((m, i) => this.registerModule(String(i), m));
+    for (const [i, m] of list.entries()) this.registerModule(String(i), m);
     return this;
   }
 

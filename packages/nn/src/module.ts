@@ -291,13 +291,21 @@ export abstract class Module {
   /** hook(module, args) runs before forward; returning an array replaces the arguments. */
   registerForwardPreHook(hook: ForwardPreHook): RemovableHandle {
     this._preHooks.push(hook);
-    return { remove: () => void (this._preHooks = this._preHooks.filter((h) => h !== hook)) };
+    return {
+      remove: () => {
+        this._preHooks = this._preHooks.filter((h) => h !== hook);
+      },
+    };
   }
 
   /** hook(module, args, output) runs after forward; returning a value replaces the output. */
   registerForwardHook(hook: ForwardHook): RemovableHandle {
     this._hooks.push(hook);
-    return { remove: () => void (this._hooks = this._hooks.filter((h) => h !== hook)) };
+    return {
+      remove: () => {
+        this._hooks = this._hooks.filter((h) => h !== hook);
+      },
+    };
   }
 
   /**
@@ -306,7 +314,11 @@ export abstract class Module {
    */
   registerFullBackwardHook(hook: BackwardHook): RemovableHandle {
     this._backwardHooks.push(hook);
-    return { remove: () => void (this._backwardHooks = this._backwardHooks.filter((h) => h !== hook)) };
+    return {
+      remove: () => {
+        this._backwardHooks = this._backwardHooks.filter((h) => h !== hook);
+      },
+    };
   }
 
   // Backward hooks: identity functions around the inputs and the output capture the gradients.

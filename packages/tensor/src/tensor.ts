@@ -267,7 +267,9 @@ export class Tensor {
         `invalid source or destination dims: source (${src.length} dims) should contain the same number of dims as destination (${dst.length} dims)`,
       );
     const order = new Array<number>(this.ndim).fill(-1);
-    src.forEach((s, i) => (order[dst[i] as number] = s));
+    src.forEach((s, i) => {
+      order[dst[i] as number] = s;
+    });
     const rest = [...Array(this.ndim).keys()].filter((d) => !src.includes(d));
     for (let i = 0; i < order.length; i++) if (order[i] === -1) order[i] = rest.shift() as number;
     return this.permute(order);
@@ -459,7 +461,11 @@ export class Tensor {
     const fn = this.gradFn as GradFnSlots | null;
     if (fn !== null && typeof fn.addHook === "function") return fn.addHook(hook);
     this._hooks.push(hook);
-    return { remove: () => void (this._hooks = this._hooks.filter((h) => h !== hook)) };
+    return {
+      remove: () => {
+        this._hooks = this._hooks.filter((h) => h !== hook);
+      },
+    };
   }
 
   /** Computes gradients of this tensor w.r.t. graph leaves (requires @dl/autograd). */

@@ -29,7 +29,9 @@ export const viewFormulas: Record<string, Formula> = {
       const dims = c.args.dims as number[];
       const n = dims.length;
       const inverse = new Array<number>(n);
-      dims.forEach((d, i) => (inverse[d < 0 ? d + n : d] = i));
+      dims.forEach((d, i) => {
+        inverse[d < 0 ? d + n : d] = i;
+      });
       return [g.permute(inverse)];
     },
   },

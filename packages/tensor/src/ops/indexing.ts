@@ -3,7 +3,7 @@ import { type DType, isFloating } from "../dtype.js";
 import { ArgumentError, DTypeError, fmtShape, IndexError, ShapeError } from "../errors.js";
 import { labelGrad } from "../grad-hooks.js";
 import { broadcastShapes, contiguousStrides, normalizeDim, numel, shapesEqual } from "../shape.js";
-import { type BasicIndex, type Slice, Tensor, parseSlice } from "../tensor.js";
+import { type BasicIndex, Tensor, parseSlice } from "../tensor.js";
 import {
   assertNoInternalOverlap,
   binaryOp,
