@@ -29,3 +29,14 @@ describe("training loops do not leak storage", () => {
     expect(after.bytes).toBe(before.bytes);
   });
 });
+
+describe("module state and scopes", () => {
+  it("a model built inside tidy() keeps its parameters and buffers", async () => {
+    const { BatchNorm1d } = await import("@dl/nn");
+    const bn = tidy(() => new BatchNorm1d(3));
+    expect(bn.running_mean?.isDisposed).toBe(false);
+    expect(bn.weight?.isDisposed).toBe(false);
+    tidy(() => bn.call(randn(4, 3)));
+    expect(bn.running_mean?.tolist()).toHaveLength(3);
+  });
+});

@@ -1,5 +1,5 @@
 import { defineFunction, noGrad } from "@dl/autograd";
-import { type DType, DLError, ShapeError, Tensor, type ToOptions, fmtShape, isDType, isFloating } from "@dl/tensor";
+import { type DType, DLError, ShapeError, Tensor, type ToOptions, fmtShape, isDType, isFloating, keep } from "@dl/tensor";
 import { Parameter } from "./parameter.js";
 
 export type StateDict = Record<string, Tensor>;
@@ -74,7 +74,8 @@ export abstract class Module {
     this._bufferNames.add(name);
     if (options.persistent === false) this._nonPersistent.add(name);
     else this._nonPersistent.delete(name);
-    (this as Record<string, unknown>)[name] = tensor;
+    // Module state outlives any tidy() scope it happens to be created in.
+    (this as Record<string, unknown>)[name] = tensor === null ? null : keep(tensor);
   }
 
   registerModule(name: string, module: Module | null): void {
@@ -213,9 +214,9 @@ export abstract class Module {
         for (const [, p] of m.ownParameters()) {
           const moved = convert(p);
           if (moved !== p) p.setData(moved);
-          if (p.grad) p.grad = convert(p.grad);
+          if (p.grad) p.grad = keep(convert(p.grad));
         }
-        for (const [k, b] of m.ownBuffers()) (m as unknown as Record<string, unknown>)[k] = convert(b);
+        for (const [k, b] of m.ownBuffers()) (m as unknown as Record<string, unknown>)[k] = keep(convert(b));
       }
     });
     return this;
