@@ -1,7 +1,8 @@
 import * as dl from "@dl/tensor";
-import { ArgumentError, DTypeError, type GradRecorder, IndexError, type Tensor, installGradRecorder, tensor } from "@dl/tensor";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ArgumentError, DTypeError, IndexError, type Tensor, tensor } from "@dl/tensor";
+import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
+import { type FakeNode, reaches, useFakeRecorder } from "../helpers/fake-recorder.js";
 import { loadFixtures } from "../helpers/fixtures.js";
 import { type FixtureOp, runFixtureCases } from "./fixture-cases.js";
 
@@ -80,35 +81,9 @@ describeEachBackend("reductions: API forms and errors", () => {
   });
 });
 
-/** A stand-in autograd recorder: marks outputs as requiring grad and keeps the graph. */
-interface FakeNode {
-  op: string;
-  inputs: readonly Tensor[];
-  name?: string;
-}
-
-function reaches(t: Tensor, target: Tensor, seen = new Set<unknown>()): boolean {
-  if (t === target) return true;
-  const n = t.gradFn as FakeNode | null;
-  if (n === null || seen.has(n)) return false;
-  seen.add(n);
-  return n.inputs.some((i) => reaches(i, target, seen));
-}
 
 describe("reductions are composed of recorded primitives", () => {
-  const fake: GradRecorder = {
-    record(op, inputs, output) {
-      output._requiresGrad = true;
-      output.gradFn = { op, inputs } satisfies FakeNode;
-    },
-    backward() {},
-    rebase() {},
-    label(t, name) {
-      (t.gradFn as FakeNode).name = name;
-    },
-  };
-  beforeEach(() => installGradRecorder(fake));
-  afterEach(() => installGradRecorder(null));
+  useFakeRecorder();
 
   const cases: [string, (x: Tensor) => Tensor, string][] = [
     ["sum", (x) => dl.sum(x), "SumBackward0"],

@@ -1,8 +1,9 @@
 import * as dl from "@dl/tensor";
-import { type Backend, type GradRecorder, type Tensor, gatherOp, getBackend, installGradRecorder, registerBackend, tensor } from "@dl/tensor";
+import { type Backend, type Tensor, gatherOp, getBackend, registerBackend, tensor } from "@dl/tensor";
 import { cpuBackend } from "@dl/backend-cpu";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
+import { type FakeNode, reaches, useFakeRecorder } from "../helpers/fake-recorder.js";
 import { type TSpec, expectClose, fromSpec, loadFixtures } from "../helpers/fixtures.js";
 import { type FixtureOp, expectSameValues, runFixtureCases } from "./fixture-cases.js";
 
@@ -99,34 +100,9 @@ describe("sorting on a backend without synchronous reads (stable-sort fallback)"
   }
 });
 
-interface FakeNode {
-  op: string;
-  inputs: readonly Tensor[];
-  name?: string;
-}
-
-function reaches(t: Tensor, target: Tensor, seen = new Set<unknown>()): boolean {
-  if (t === target) return true;
-  const n = t.gradFn as FakeNode | null;
-  if (n === null || seen.has(n)) return false;
-  seen.add(n);
-  return n.inputs.some((i) => reaches(i, target, seen));
-}
 
 describe("sort values are gathered through recorded primitives", () => {
-  const fake: GradRecorder = {
-    record(op, inputs, output) {
-      output._requiresGrad = true;
-      output.gradFn = { op, inputs } satisfies FakeNode;
-    },
-    backward() {},
-    rebase() {},
-    label(t, name) {
-      (t.gradFn as FakeNode).name = name;
-    },
-  };
-  beforeEach(() => installGradRecorder(fake));
-  afterEach(() => installGradRecorder(null));
+  useFakeRecorder();
 
   const cases: [string, (x: Tensor) => Tensor, string][] = [
     ["sort", (x) => dl.sort(x, 1).values, "SortBackward0"],
