@@ -1,5 +1,6 @@
 import type { DType, HostArray } from "./dtype.js";
 import { DeviceError } from "./errors.js";
+import type { FusedKernels } from "./fused.js";
 
 /**
  * The Backend contract: a small set of primitives every device implements. Everything else in
@@ -48,6 +49,8 @@ export interface Backend {
   readonly name: string;
   /** Whether readSync is available (false on devices that can only read asynchronously). */
   readonly canReadSync: boolean;
+  /** Optional fused kernels (softmax, conv, optimizer updates, ...); ops fall back to primitives without them. */
+  readonly fused?: FusedKernels;
 
   alloc(size: number, dtype: DType): unknown;
   upload(values: ArrayLike<number>, dtype: DType): unknown;
