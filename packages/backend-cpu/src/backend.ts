@@ -1,6 +1,7 @@
 import type { Backend, DType, HostArray } from "@dl/tensor";
 import { castScalar } from "@dl/tensor";
 import { binary, copy, unary, where, write } from "./elementwise.js";
+import { cpuFusedKernels } from "./fused/index.js";
 import { gather, scatter } from "./gather.js";
 import { matmul } from "./matmul.js";
 import { argReduce, reduce, scan } from "./reduce.js";
@@ -11,6 +12,7 @@ import { allocArray, freeArray, memoryInfo } from "./storage.js";
 export const cpuBackend: Backend = {
   name: "cpu",
   canReadSync: true,
+  fused: cpuFusedKernels,
   alloc: (n: number, dtype: DType) => allocArray(n, dtype),
   upload(values: ArrayLike<number>, dtype: DType) {
     const a = allocArray(values.length, dtype);

@@ -1,5 +1,6 @@
 import { type Backend, DLError, type DType, type HostArray, type MemoryInfo, castScalar, hostArrayType } from "@dl/tensor";
 import { createContext } from "./context.js";
+import { gpuFusedKernels } from "./fused/index.js";
 import { binary, copy, fill, unary, where, write } from "./elementwise.js";
 import { gather, scatter } from "./gather.js";
 import type { GpuMode } from "./gpujs.js";
@@ -74,6 +75,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   return {
     name: options.name ?? "gpu",
     canReadSync: true,
+    fused: gpuFusedKernels(rt),
     kernelClass: ctx.kernelClass,
     mode: ctx.mode,
     maxTextureSize: ctx.maxTextureSize,
