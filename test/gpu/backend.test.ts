@@ -50,6 +50,12 @@ describe("missing GL context [gpu]", () => {
     expect(missingGlReason({ glLoads: true, display: ":1" })).toMatch(/could not open a GL context on display :1/);
   });
 
+  it("mode 'webgpu' is refused with the reason, before any context is made", () => {
+    const webgpu = () => createGpuBackend({ mode: "webgpu" as never });
+    expect(webgpu).toThrow(DeviceError);
+    expect(webgpu).toThrow(/mode 'webgpu' is not supported: gpu\.js's WebGPU kernels cannot run dl's GLSL kernels/);
+  });
+
   it.runIf(enabled)("asking for a mode this platform lacks is a DeviceError, not a CPU fallback", () => {
     expect(() => createGpuBackend({ mode: "webgl2" })).toThrow(DeviceError);
     expect(() => createGpuBackend({ mode: "webgl2" })).toThrow(/^gpu: no GL context for the gpu backend \(mode webgl2\)/);

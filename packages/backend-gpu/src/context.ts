@@ -68,6 +68,14 @@ function defaultModes(): GpuMode[] {
 }
 
 export function createContext(mode?: GpuMode): GpuContext {
+  if ((mode as string) === "webgpu") {
+    // gpu.js 2.24's WebGPUKernel takes no native functions (dl's kernels are GLSL) and returns a
+    // Promise from every run, which the synchronous Backend contract cannot hand on as a storage.
+    throw new DeviceError(
+      "gpu",
+      "mode 'webgpu' is not supported: gpu.js's WebGPU kernels cannot run dl's GLSL kernels and complete asynchronously; use 'webgl2' (browsers) or 'headlessgl' (Node)",
+    );
+  }
   const modes = mode !== undefined ? [mode] : defaultModes();
   for (const m of modes) {
     const entry = kernelClasses[m];
