@@ -6,7 +6,8 @@
  * Infinity and NaN cannot be written as constants (ANGLE folds 1.0/0.0 to FLT_MAX), so every
  * kernel receives them as uniforms and stores them in DL_INF / DL_NAN first.
  *
- * `texture2D` is the sampling function's name: texture2D in GLSL ES 1.00, texture in 3.00.
+ * `texture2D` is the sampling function's name: texture2D in GLSL ES 1.00, texture in 3.00; GLSL ES
+ * 3.00 reads by integer texel coordinates (texelFetch: no float coordinate math, no filtering).
  *
  * Names carry a dl_ prefix: gpu.js's shader prelude already defines tanh, sinh, trunc, ... with
  * formulas that overflow (its tanh(50.0) is NaN).
@@ -22,7 +23,7 @@ float dl_fetch(sampler2D tex, ivec2 size, int idx) {
   int lane = idx - t * 4;
   int y = t / size.x;
   int x = t - y * size.x;
-  vec4 texel = ${texture2D}(tex, (vec2(float(x), float(y)) + 0.5) / vec2(size));
+  vec4 texel = ${texture2D === "texture" ? "texelFetch(tex, ivec2(x, y), 0)" : "texture2D(tex, (vec2(float(x), float(y)) + 0.5) / vec2(size))"};
   return lane == 0 ? texel.r : (lane == 1 ? texel.g : (lane == 2 ? texel.b : texel.a));
 }
 
