@@ -10,6 +10,8 @@
  * about a minute on 2 cores).
  * At the end the weights are saved as safetensors (model.stateDict() through @dl/nn's save), loaded
  * into a fresh model and evaluated again: the accuracy must be identical.
+ * This file is the Node CLI (data files, checkpoint); the model and the training step are in
+ * train.ts, which has no Node imports, so browser bundles train the same model (trainMnist).
  *
  * Run: pnpm demo  (or pnpm --filter @dl/example-mnist-cnn start)
  *      node dist/main.mjs --smoke      a few seconds: 1,280 training images, one epoch
@@ -21,68 +23,14 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import "@dl/backend-cpu/register";
-import { noGrad } from "@dl/autograd";
-import { createGpuBackend } from "@dl/backend-gpu";
 import { DataLoader, randomSplit, TensorDataset } from "@dl/data";
-import { Conv2d, CrossEntropyLoss, Linear, load, MaxPool2d, Module, ReLU, save } from "@dl/nn";
+import { CrossEntropyLoss, load, save } from "@dl/nn";
 import { Adam, CosineAnnealingLR } from "@dl/optim";
-import {
-  argmax,
-  div,
-  eq,
-  fromArray,
-  Generator,
-  getBackend,
-  getDefaultDevice,
-  hasBackend,
-  manualSeed,
-  registerBackend,
-  setDefaultDevice,
-  sub,
-  sum,
-  type Tensor,
-  tidy,
-} from "@dl/tensor";
+import { fromArray, Generator, getBackend, getDefaultDevice, manualSeed, setDefaultDevice, type Tensor, tidy } from "@dl/tensor";
+import { evaluate, normalizeImages, SimpleCNN, trainStep, useDevice } from "./train.js";
 
-/** The tutorial's SimpleCNN for 1-channel 28 x 28 images: 28 -> 14 -> 7 after the two pools. */
-export class SimpleCNN extends Module {
-  conv1: Conv2d;
-  relu1: ReLU;
-  pool1: MaxPool2d;
-  conv2: Conv2d;
-  relu2: ReLU;
-  pool2: MaxPool2d;
-  fc: Linear;
-
-  constructor(numClasses = 10, channels: readonly [number, number] = [16, 32]) {
-    super();
-    const [c1, c2] = channels;
-    // First convolutional block: 1 channel (grayscale) in, 28x28 -> 14x14 after pooling
-    this.conv1 = new Conv2d(1, c1, 3, { padding: 1 });
-    this.relu1 = new ReLU();
-    this.pool1 = new MaxPool2d(2, { stride: 2 });
-    // Second convolutional block: 14x14 -> 7x7 after pooling
-    this.conv2 = new Conv2d(c1, c2, 3, { padding: 1 });
-    this.relu2 = new ReLU();
-    this.pool2 = new MaxPool2d(2, { stride: 2 });
-    // Fully connected layer: (28/2/2) * (28/2/2) * c2 features
-    this.fc = new Linear(c2 * 7 * 7, numClasses);
-  }
-
-  forward(x: Tensor): Tensor {
-    // The tutorial applies ReLU before pooling; max-pooling first gives exactly the same values and
-    // gradients (max and ReLU commute: ReLU is monotonic) with a 4x smaller ReLU.
-    x = this.relu1.call(this.pool1.call(this.conv1.call(x))); // [B, c1, 14, 14]
-    x = this.relu2.call(this.pool2.call(this.conv2.call(x))); // [B, c2, 7, 7]
-    x = x.view(x.size(0), -1); // Flatten all dimensions except the batch
-    return this.fc.call(x);
-  }
-}
-
-/** MNIST's usual normalization constants (mean and standard deviation of the training pixels). */
-const MEAN = 0.1307;
-const STD = 0.3081;
+// The model and the training step live in train.ts (no Node imports: browser bundles use it too).
+export { evaluate, MEAN, normalizeImages, SimpleCNN, STD, trainMnist, trainStep, useDevice } from "./train.js";
 
 /** The folder of the `mnist` package's <digit>.json files. */
 export function mnistDigitsDir(): string {
@@ -108,23 +56,8 @@ export function loadMnist(dir = mnistDigitsDir()): { images: Tensor; labels: Ten
     pixels.set(p, at);
     at += p.length;
   }
-  const images = tidy(() => div(sub(fromArray(pixels, [labels.length, 1, 28, 28]), MEAN), STD));
+  const images = normalizeImages(pixels, labels.length);
   return { images, labels: fromArray(labels, [labels.length], { dtype: "int64" }) };
-}
-
-/** Accuracy (0..1) of the model over a dataset, in eval mode, in large batches, without autograd. */
-export function evaluate(model: Module & { call(x: Tensor): Tensor }, dataset: TensorDataset, batchSize = 500): number {
-  model.eval();
-  let correct = 0;
-  // The outer tidy() also frees the batches the loader made; the inner one each batch's temporaries.
-  noGrad(() =>
-    tidy(() => {
-      for (const [x, y] of new DataLoader(dataset, { batchSize })) {
-        correct += tidy(() => sum(eq(argmax(model.call(x as Tensor), 1), y as Tensor)).item() as number);
-      }
-    }),
-  );
-  return correct / dataset.length;
 }
 
 export interface Options {
@@ -182,12 +115,6 @@ export interface Result {
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
-/** Makes `device` the default device, registering the gpu backend the first time it is asked for. */
-export function useDevice(device: string): void {
-  if (device === "gpu" && !hasBackend("gpu")) registerBackend(createGpuBackend());
-  setDefaultDevice(device);
-}
-
 export async function main(options: Options = {}): Promise<Result> {
   const previousDevice = getDefaultDevice();
   try {
@@ -234,6 +161,7 @@ async function run(options: Options): Promise<Result> {
   const optimizer = new Adam(model.parameters(), { lr });
   // The learning rate follows a cosine from lr down to 0 over the whole run, stepped every batch.
   const scheduler = (options.cosine ?? true) ? new CosineAnnealingLR(optimizer, epochs * trainLoader.length) : null;
+  const trainer = { model, criterion, optimizer, scheduler };
 
   const initialTestAccuracy = evaluate(model, testSet);
   print(`Before training: test accuracy ${pct(initialTestAccuracy)}`);
@@ -255,15 +183,7 @@ async function run(options: Options): Promise<Result> {
       for (const [inputs, targets] of trainLoader) {
         const x = inputs as Tensor;
         const y = targets as Tensor;
-        const [loss, hits] = tidy(() => {
-          const outputs = model.call(x);
-          const l = criterion.call(outputs, y);
-          optimizer.zeroGrad();
-          l.backward();
-          optimizer.step();
-          scheduler?.step();
-          return [l.item() as number, noGrad(() => sum(eq(argmax(outputs, 1), y)).item() as number)];
-        });
+        const { loss, hits } = trainStep(trainer, x, y);
         stepLosses.push(loss);
         lossSum += loss * x.size(0);
         correct += hits;
