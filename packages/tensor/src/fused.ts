@@ -15,6 +15,38 @@ import type { Tensor } from "./tensor.js";
  */
 export interface FusedKernels {
   // ---- softmax / normalization ----
+  /**
+   * softmax (or, with `log`, logSoftmax) of x along `dim`, computed in x's dtype (halves in
+   * float32, rounded once): exp(x - max) / sum(exp(x - max)), or x - max - log(sum(exp(x - max))).
+   */
+  softmax?: (x: StridedRef, dim: number, log: boolean) => unknown;
+  /**
+   * The input gradient of softmax along `dim` from its output y and the output gradient g (both of
+   * y's shape): y * (g - sum(g * y)); with `log` (y = logSoftmax(x)): g - exp(y) * sum(g).
+   */
+  softmaxBackward?: (y: StridedRef, g: StridedRef, dim: number, log: boolean) => unknown;
+  /**
+   * Layer norm over the trailing dims of x holding `size` elements (x is [rows, size] in row-major
+   * order): y = (x - mean) * rstd * weight + bias with rstd = 1 / sqrt(biased var + eps); weight
+   * and bias (optional) hold `size` elements. mean and rstd have `rows` elements, in float32
+   * (float64 for float64 x).
+   */
+  layerNorm?: (x: StridedRef, size: number, weight: StridedRef | null, bias: StridedRef | null, eps: number) => LayerNormResult;
+  /**
+   * Gradients of layerNorm from the output gradient g (x's shape), x, and the forward's mean and
+   * rstd: gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)) per row, with
+   * xhat = (x - mean) * rstd and gxhat = g * weight; gw = sum over rows of g * xhat, gb = sum of g.
+   * gw and gb are computed only when `weightGrad` is true (else null).
+   */
+  layerNormBackward?: (
+    g: StridedRef,
+    x: StridedRef,
+    mean: StridedRef,
+    rstd: StridedRef,
+    weight: StridedRef | null,
+    size: number,
+    weightGrad: boolean,
+  ) => LayerNormGrads;
   // ---- convolution / pooling ----
   /**
    * im2col: the sliding windows of x [N, C, H, W] (any strides), zero outside the input, as a
@@ -33,6 +65,63 @@ export interface FusedKernels {
   /** Max pooling's input gradient: each [N, C, ho, wo] grad summed into [N, C, H, W] at its flat index. */
   maxPool2dBackward?: (grad: StridedRef, indices: StridedRef, g: WindowGeometry) => unknown;
   // ---- optimizer updates ----
+  /**
+   * One Adam/AdamW step of PyTorch's _single_tensor_adam(w), IN PLACE: updates the storages behind
+   * param, expAvg, expAvgSq (and maxExpAvgSq with amsgrad). Every view is contiguous, of one shape
+   * and one floating dtype; grad is read only. The caller bumps the storages' versions.
+   */
+  adamStep?: (
+    param: StridedRef,
+    grad: StridedRef,
+    expAvg: StridedRef,
+    expAvgSq: StridedRef,
+    maxExpAvgSq: StridedRef | null,
+    options: AdamStepOptions,
+  ) => void;
+  /**
+   * One SGD step of PyTorch's _single_tensor_sgd, IN PLACE on param and momentumBuffer (null when
+   * momentum is 0); with `firstStep` the buffer is set to the gradient instead of blended. Views
+   * as adamStep's.
+   */
+  sgdStep?: (param: StridedRef, grad: StridedRef, momentumBuffer: StridedRef | null, options: SgdStepOptions) => void;
+}
+
+/** layerNorm's results: fresh contiguous storages. */
+export interface LayerNormResult {
+  y: unknown;
+  mean: unknown;
+  rstd: unknown;
+}
+
+/** layerNormBackward's results (gw, gb null unless asked for). */
+export interface LayerNormGrads {
+  gx: unknown;
+  gw: unknown | null;
+  gb: unknown | null;
+}
+
+export interface AdamStepOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: p *= 1 - lr * weightDecay first, instead of adding weightDecay * p to the gradient. */
+  decoupled: boolean;
+  /** The step number after this update (1 on the first), for the bias corrections. */
+  step: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+export interface SgdStepOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  firstStep: boolean;
 }
 
 /**

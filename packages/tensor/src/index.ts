@@ -3,7 +3,15 @@ export * from "./backend.js";
 export * from "./creation.js";
 export * from "./dtype.js";
 export * from "./errors.js";
-export { type FusedKernels, type WindowGeometry, fusedKernel } from "./fused.js";
+export {
+  type AdamStepOptions,
+  type FusedKernels,
+  type LayerNormGrads,
+  type LayerNormResult,
+  type SgdStepOptions,
+  type WindowGeometry,
+  fusedKernel,
+} from "./fused.js";
 export { formatTensor, printOptions, setPrintOptions } from "./format.js";
 export { type GradRecorder, gradState, installGradRecorder, isGradEnabled, labelGrad } from "./grad-hooks.js";
 export * from "./random.js";
