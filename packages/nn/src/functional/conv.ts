@@ -12,6 +12,7 @@ import {
   flatApplies,
   flatLayout,
   fmtPy,
+  hasFusedIm2col,
   im2col,
   im2colFlat,
   ntuple,
@@ -127,13 +128,14 @@ function conv2dImpl(
     wo,
   };
   const w2 = weight.reshape(groups, o / groups, (c / groups) * kh * kw);
-  if (flatApplies(g)) {
+  if (!hasFusedIm2col(x) && flatApplies(g)) {
     // Stride 1: windows as whole contiguous runs; output rows computed at every canvas position, then cropped.
     const { r } = flatLayout(g);
     const cols = im2colFlat(x, g).view(groups, (c / groups) * kh * kw, n * r);
     return cropRows(matmul(w2, cols).view(o, n, r), g, bias ?? null);
   }
-  // Windows in [C, kh, kw, N, ho, wo] order: one [C/G*kh*kw, N*L] matrix per group.
+  // Windows in [C, kh, kw, N, ho, wo] order: one [C/G*kh*kw, N*L] matrix per group (one kernel
+  // where the backend has a fused im2col; its gradient is then one fused col2im).
   const cols = im2col(x, g, [1, 2, 3, 0, 4, 5]).view(groups, (c / groups) * kh * kw, n * ho * wo);
   const y = matmul(w2, cols).view(o, n, ho, wo).permute(1, 0, 2, 3);
   return bias ? add(y, bias.view(o, 1, 1)) : y.contiguous();

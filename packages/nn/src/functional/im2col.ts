@@ -1,5 +1,22 @@
 import { defineFunction } from "@dl/autograd";
-import { ArgumentError, type DType, ShapeError, type Tensor, add, add_, fmtShape, fromHost, full, gatherOp, sum, tidy } from "@dl/tensor";
+import {
+  ArgumentError,
+  DLError,
+  type DType,
+  type FusedKernels,
+  ShapeError,
+  Tensor,
+  add,
+  add_,
+  fmtShape,
+  fromHost,
+  full,
+  fusedKernel,
+  gatherOp,
+  sum,
+  tidy,
+  type WindowGeometry,
+} from "@dl/tensor";
 
 /**
  * Internal machinery shared by conv, pooling, fold/unfold and interpolate (not part of F):
@@ -10,7 +27,8 @@ import { ArgumentError, type DType, ShapeError, type Tensor, add, add_, fmtShape
  * which sums the windows back with one strided add per kernel tap; col2im's backward is im2col.
  * Both directions are therefore a handful of large primitives, and any order of derivative works.
  * Stride-1 convolutions use the "flat" variant below (long contiguous runs, and a col2im that is
- * one reduction over a strided view); nothing here reads data to the host.
+ * one reduction over a strided view); nothing here reads data to the host. A backend with the
+ * fused im2col/col2im kernels runs each direction as one kernel instead (see hasFusedIm2col).
  */
 
 /** An int or a tuple of `n` ints, as PyTorch's _single/_pair/_triple accept. */
@@ -52,22 +70,7 @@ export function pyFloat(x: number): string {
  * dilation, the top/left padding (pt, pl), and the number of windows (ho, wo). Windows may run past
  * the bottom/right of the input (padding or ceil mode); those positions read `fill`.
  */
-export interface Geometry {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  pt: number;
-  pl: number;
-  ho: number;
-  wo: number;
-}
+export type Geometry = WindowGeometry;
 
 /** Rows and columns of the padded canvas the windows read: [-pt, canvasH - pt) in input coordinates. */
 const canvasH = (g: Geometry) => (g.ho - 1) * g.sh + (g.kh - 1) * g.dh + 1;
@@ -125,6 +128,23 @@ const invert = (order: readonly number[]) => {
 
 const isIdentity = (order: readonly number[]) => order.every((d, i) => d === i);
 
+/** A tensor on `like`'s device around the storage a fused kernel returned. */
+export function fromKernel(like: Tensor, data: unknown, shape: readonly number[], dtype: DType = like.dtype): Tensor {
+  return Tensor.fromData(like.backend, like.device, data, dtype, [...shape]);
+}
+
+/** The fused kernel `name` of t's backend; callers check that it exists first. */
+export function requireKernel<K extends keyof FusedKernels>(t: Tensor, name: K): NonNullable<FusedKernels[K]> {
+  const k = fusedKernel(t, name);
+  if (k === undefined) throw new DLError(name, `the ${t.device} backend has no fused ${name} kernel`);
+  return k as NonNullable<FusedKernels[K]>;
+}
+
+/** Whether x's backend runs im2col and col2im as one kernel each (then the flat layout does not pay). */
+export const hasFusedIm2col = (x: Tensor): boolean => fusedKernel(x, "im2col") !== undefined && fusedKernel(x, "col2im") !== undefined;
+
+const windowShape = (g: Geometry) => [g.n, g.c, g.kh, g.kw, g.ho, g.wo];
+
 /**
  * im2col: the windows of x [N, C, H, W] as a contiguous tensor whose dims are the logical
  * [N, C, kh, kw, ho, wo] permuted by `order` (so that the consumer's reshape is free).
@@ -133,6 +153,15 @@ const Im2col = defineFunction("Im2col", {
   forward(ctx, x: Tensor, g: Geometry, order: readonly number[], fill: number) {
     ctx.data.g = g;
     ctx.data.order = order;
+    const fused = fill === 0 ? fusedKernel(x, "im2col") : undefined;
+    if (fused) {
+      const shape = windowShape(g);
+      return fromKernel(
+        x,
+        fused(x.ref, g, order),
+        order.map((d) => shape[d] as number),
+      );
+    }
     return tidy(() => {
       const v = windowsView(x, g, fill).permute([...order]);
       // A window view that is already contiguous is x itself (1x1 kernel): copy so the output owns its storage.
@@ -153,6 +182,8 @@ const Col2im = defineFunction("Col2im", {
   forward(ctx, cols: Tensor, g: Geometry, order: readonly number[]) {
     ctx.data.g = g;
     ctx.data.order = order;
+    const fused = fusedKernel(cols, "col2im");
+    if (fused) return fromKernel(cols, fused(cols.ref, g), [g.n, g.c, g.h, g.w]);
     return tidy(() => {
       const ch = canvasH(g);
       const cw = canvasW(g);

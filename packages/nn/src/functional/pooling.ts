@@ -1,4 +1,4 @@
-import { noGrad } from "@dl/autograd";
+import { defineFunction, noGrad } from "@dl/autograd";
 import {
   ArgumentError,
   IndexError,
@@ -9,6 +9,7 @@ import {
   div,
   fmtShape,
   full,
+  fusedKernel,
   gatherOp,
   eq,
   matmul,
@@ -25,10 +26,12 @@ import {
   type IntOrTuple,
   checkFloating,
   checkRank,
+  fromKernel,
   im2col,
   indexTensor,
   ntuple,
   poolOutSize,
+  requireKernel,
   valueTensor,
   windowsView,
 } from "./im2col.js";
@@ -40,6 +43,8 @@ import {
  * windows view: along kernel columns, then rows, which is PyTorch's row-major first-maximum rule),
  * turns it into the flat input index PyTorch returns (h * W + w), and gathers the outputs from the
  * input at those indices: the gradient is one scatter-add, and it goes to the chosen element only.
+ * A backend with fused max-pooling kernels computes values and indices in one kernel, and the
+ * gradient (each input pixel summing the grads of the windows whose argmax it is) in one more.
  * Average pooling sums im2col windows; adaptive average pooling is two products with small
  * averaging matrices (it is separable).
  */
@@ -179,14 +184,54 @@ function gatherFlat(x: Tensor, idx: Tensor): Tensor {
   return gatherOp(x.reshape(n, c, h * w), 2, idx.view(n, c, ho * wo)).view(n, c, ho, wo);
 }
 
+/**
+ * Fused max pooling: [N, C, ho, wo] values; the indices are left in `sink` (forward has one output).
+ * The backward is MaxPoolGrad, itself differentiable, so higher derivatives work.
+ */
+const MaxPoolFused = defineFunction("MaxPool2DWithIndices", {
+  forward(ctx, x: Tensor, g: Geometry, sink: { indices?: Tensor }) {
+    const r = requireKernel(x, "maxPool2d")(x.ref, g);
+    const shape = [g.n, g.c, g.ho, g.wo];
+    const indices = fromKernel(x, r.indices, shape, "int64");
+    ctx.saveForBackward(indices);
+    ctx.data.g = g;
+    sink.indices = indices;
+    return fromKernel(x, r.values, shape);
+  },
+  backward: (ctx, grad) => [maxPoolGrad(grad, ctx.savedTensors[0] as Tensor, ctx.data.g as Geometry)],
+});
+
+/** Max pooling's input gradient from the windows' grads and argmax indices; its own gradient is a gather. */
+const MaxPoolGrad = defineFunction("MaxPool2DWithIndicesBackward", {
+  forward(ctx, grad: Tensor, indices: Tensor, g: Geometry) {
+    ctx.saveForBackward(indices);
+    const data = requireKernel(grad, "maxPool2dBackward")(grad.ref, indices.ref, g);
+    return fromKernel(grad, data, [g.n, g.c, g.h, g.w]);
+  },
+  backward: (ctx, gg) => [gatherFlat(gg, ctx.savedTensors[0] as Tensor), null],
+});
+
+const maxPoolGrad = (grad: Tensor, indices: Tensor, g: Geometry): Tensor => MaxPoolGrad(grad, indices, g);
+
+const hasFusedMaxPool = (x: Tensor) => fusedKernel(x, "maxPool2d") !== undefined && fusedKernel(x, "maxPool2dBackward") !== undefined;
+
 function maxPoolNd(op: string, k: number, input: Tensor, kernelSize: IntOrTuple, options: MaxPoolOptions): Tensor | [Tensor, Tensor] {
   const unbatched = checkRank(op, input, k);
   checkFloating(op, input);
   const a = poolArgs(op, k, kernelSize, options);
   const x = as4d(input, k, unbatched);
   const g = poolGeometry(op, x, a, options.ceilMode ?? false, k);
-  const idx = maxIndices(x, g);
-  const out = from4d(gatherFlat(x, idx), k, unbatched);
+  let idx: Tensor;
+  let pooled: Tensor;
+  if (hasFusedMaxPool(x)) {
+    const sink: { indices?: Tensor } = {};
+    pooled = MaxPoolFused(x, g, sink);
+    idx = sink.indices as Tensor;
+  } else {
+    idx = maxIndices(x, g);
+    pooled = gatherFlat(x, idx);
+  }
+  const out = from4d(pooled, k, unbatched);
   return options.returnIndices ? [out, from4d(idx, k, unbatched)] : out;
 }
 
@@ -210,12 +255,20 @@ export function maxPool1d(input: Tensor, kernelSize: IntOrTuple, options: MaxPoo
 }
 
 /** F.max_pool2d_with_indices: maxPool2d with returnIndices, as [output, indices]. */
-export function maxPool2dWithIndices(input: Tensor, kernelSize: IntOrTuple, options: Omit<MaxPoolOptions, "returnIndices"> = {}): [Tensor, Tensor] {
+export function maxPool2dWithIndices(
+  input: Tensor,
+  kernelSize: IntOrTuple,
+  options: Omit<MaxPoolOptions, "returnIndices"> = {},
+): [Tensor, Tensor] {
   return maxPoolNd("maxPool2dWithIndices", 2, input, kernelSize, { ...options, returnIndices: true }) as [Tensor, Tensor];
 }
 
 /** F.max_pool1d_with_indices: maxPool1d with returnIndices, as [output, indices]. */
-export function maxPool1dWithIndices(input: Tensor, kernelSize: IntOrTuple, options: Omit<MaxPoolOptions, "returnIndices"> = {}): [Tensor, Tensor] {
+export function maxPool1dWithIndices(
+  input: Tensor,
+  kernelSize: IntOrTuple,
+  options: Omit<MaxPoolOptions, "returnIndices"> = {},
+): [Tensor, Tensor] {
   return maxPoolNd("maxPool1dWithIndices", 1, input, kernelSize, { ...options, returnIndices: true }) as [Tensor, Tensor];
 }
 
