@@ -1,11 +1,20 @@
 import type { FusedKernels } from "@dl/tensor";
 import { col2im, im2col } from "./conv.js";
+import { layerNorm, layerNormBackward } from "./norm.js";
+import { adamStep, sgdStep } from "./optim.js";
 import { maxPool2d, maxPool2dBackward } from "./pool.js";
+import { softmax, softmaxBackward } from "./softmax.js";
 
 /** The cpu backend's fused kernels (see FusedKernels in @dl/tensor), one family per file. */
 export const cpuFusedKernels: FusedKernels = {
+  softmax,
+  softmaxBackward,
+  layerNorm,
+  layerNormBackward,
   im2col,
   col2im,
   maxPool2d,
   maxPool2dBackward,
+  adamStep,
+  sgdStep,
 };

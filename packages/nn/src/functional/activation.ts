@@ -1,10 +1,10 @@
+import { type FunctionCtx, defineFunction } from "@dl/autograd";
 import {
   ArgumentError,
   type DType,
   DTypeError,
   type Generator,
   ShapeError,
-  type Tensor,
   abs,
   add,
   amax,
@@ -16,7 +16,7 @@ import {
   gt,
   isFloating,
   le,
-  log,
+  log as logOp,
   log1p,
   logicalOr,
   lt,
@@ -26,6 +26,10 @@ import {
   sum,
   rand,
   div,
+  fusedKernel,
+  isGradEnabled,
+  labelGrad,
+  Tensor,
   relu as reluOp,
   sigmoid as sigmoidOp,
   tanh as tanhOp,
@@ -266,16 +270,61 @@ function prepare(op: string, x: Tensor, dim: number | null | undefined, options:
 /** exp(x) / sum(exp(x)) along dim, computed as exp(x - amax) for stability (F.softmax). */
 export function softmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
   const [y, d] = prepare("softmax", x, dim, options);
-  const e = exp(sub(y, amax(y, d, { keepdim: true }).detach()));
-  return div(e, sum(e, d, { keepdim: true }));
+  return softmaxAlong(y, d, false);
 }
 
 /** x - logsumexp(x) along dim (F.log_softmax). */
 export function logSoftmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
   const [y, d] = prepare("logSoftmax", x, dim, options);
-  const shifted = sub(y, amax(y, d, { keepdim: true }).detach());
-  return sub(shifted, log(sum(exp(shifted), d, { keepdim: true })));
+  return softmaxAlong(y, d, true);
 }
+
+/**
+ * softmax (log: logSoftmax) along dim: the backend's fused kernel when it has one, else composed
+ * from primitives (the generic path, which autograd differentiates op by op). Either way the
+ * result's gradFn is PyTorch's SoftmaxBackward0 / LogSoftmaxBackward0.
+ */
+function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
+  const d = dim < 0 ? dim + Math.max(x.ndim, 1) : dim;
+  let out: Tensor;
+  if (fusedKernel(x, "softmax")) {
+    out = FusedSoftmax(x, d, log);
+    // Saved after the fact: the output with this function's node, so that a backward built from
+    // recorded ops (createGraph) differentiates through it, as PyTorch's saved result.
+    if (out.gradFn !== null) lastSoftmaxCtx?.saveForBackward(out);
+    lastSoftmaxCtx = null;
+  } else {
+    const shifted = sub(x, amax(x, d, { keepdim: true }).detach());
+    if (log) out = sub(shifted, logOp(sum(exp(shifted), d, { keepdim: true })));
+    else {
+      const e = exp(shifted);
+      out = div(e, sum(e, d, { keepdim: true }));
+    }
+  }
+  return labelGrad(out, log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", [x]);
+}
+
+let lastSoftmaxCtx: FunctionCtx | null = null;
+
+const FusedSoftmax = defineFunction("Softmax", {
+  forward(ctx, x: Tensor, dim: number, log: boolean) {
+    const kernel = fusedKernel(x, "softmax") as NonNullable<ReturnType<typeof fusedKernel<"softmax">>>;
+    ctx.data.dim = dim;
+    ctx.data.log = log;
+    lastSoftmaxCtx = ctx;
+    return Tensor.fromData(x.backend, x.device, kernel(x.ref, dim, log), x.dtype, x.shape);
+  },
+  backward(ctx, g) {
+    const y = ctx.savedTensors[0] as Tensor;
+    const dim = ctx.data.dim as number;
+    const log = ctx.data.log as boolean;
+    const kernel = fusedKernel(y, "softmaxBackward");
+    // Under createGraph the gradient must itself be recorded: compose it from ops.
+    if (kernel && !isGradEnabled()) return Tensor.fromData(y.backend, y.device, kernel(y.ref, g.ref, dim, log), y.dtype, y.shape);
+    if (log) return sub(g, mul(exp(y), sum(g, dim, { keepdim: true })));
+    return mul(y, sub(g, sum(mul(g, y), dim, { keepdim: true })));
+  },
+});
 
 /** softmax(-x) along dim (F.softmin). */
 export function softmin(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {

@@ -1,15 +1,18 @@
-import { noGrad } from "@dl/autograd";
+import { defineFunction, noGrad } from "@dl/autograd";
 import {
   ArgumentError,
   type DType,
   DTypeError,
   ShapeError,
-  type Tensor,
+  Tensor,
   add,
   add_,
   clamp,
   div,
+  fusedKernel,
   isFloating,
+  isGradEnabled,
+  labelGrad,
   mean,
   mul,
   mul_,
@@ -83,21 +86,94 @@ function checkAffine(op: string, name: string, t: Tensor | null | undefined, sha
 
 /**
  * (x - mean) / sqrt(var + eps) * weight + bias over the trailing dims given by normalizedShape
- * (F.layer_norm); the variance is biased.
+ * (F.layer_norm); the variance is biased. Runs the backend's fused kernel when it has one (and
+ * weight, bias share x's compute dtype), else the composition below.
  */
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], options: LayerNormOptions = {}): Tensor {
   requireFloat("layerNorm", x);
   const dims = normalizedDims("layerNorm", x, normalizedShape);
   const tail = x.shape.slice(dims[0]);
-  checkAffine("layerNorm", "weight", options.weight, tail);
-  checkAffine("layerNorm", "bias", options.bias, tail);
+  const weight = options.weight ?? null;
+  const bias = options.bias ?? null;
+  checkAffine("layerNorm", "weight", weight, tail);
+  checkAffine("layerNorm", "bias", bias, tail);
+  const eps = options.eps ?? 1e-5;
   const xc = upcast(x);
-  const { centered, variance } = moments(xc, dims);
-  let y = mul(centered, rsqrt(add(variance, options.eps ?? 1e-5)));
-  if (options.weight) y = mul(y, options.weight);
-  if (options.bias) y = add(y, options.bias);
+  let y: Tensor;
+  if (fusedKernel(xc, "layerNorm") && [weight, bias].every((t) => t === null || (t.dtype === xc.dtype && t.device === xc.device))) {
+    y = FusedLayerNorm(xc, weight, bias, dims, eps);
+  } else {
+    const { centered, variance } = moments(xc, dims);
+    y = mul(centered, rsqrt(add(variance, eps)));
+    if (weight) y = mul(y, weight);
+    if (bias) y = add(y, bias);
+  }
+  labelGrad(y, "NativeLayerNormBackward0", [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])]);
   return downcast(y, x.dtype);
 }
+
+/**
+ * layerNorm's gradients composed from ops, from the row statistics mu and rs (kept dims):
+ * gx = rs * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), gw = sum(g * xhat), gb = sum(g) over
+ * the leading dims.
+ */
+function layerNormGrads(g: Tensor, x: Tensor, mu: Tensor, rs: Tensor, w: Tensor | null, dims: number[], needW: boolean) {
+  const xhat = mul(sub(x, mu), rs);
+  const gxhat = w ? mul(g, w) : g;
+  const gx = mul(rs, sub(sub(gxhat, mean(gxhat, dims, { keepdim: true })), mul(xhat, mean(mul(gxhat, xhat), dims, { keepdim: true }))));
+  const lead = range(0, dims[0] as number);
+  const overLead = (t: Tensor) => (lead.length ? sum(t, lead) : t);
+  return { gx, gw: needW ? overLead(mul(g, xhat)) : null, gb: needW ? overLead(g) : null };
+}
+
+/** The fused layer norm as one autograd node (NativeLayerNormBackward0 after labelGrad). */
+const FusedLayerNorm = defineFunction("NativeLayerNorm", {
+  forward(ctx, x: Tensor, w: Tensor | null, b: Tensor | null, dims: number[], eps: number) {
+    const kernel = fusedKernel(x, "layerNorm") as NonNullable<ReturnType<typeof fusedKernel<"layerNorm">>>;
+    const size = x.shape.slice(dims[0]).reduce((a, s) => a * s, 1);
+    const r = kernel(x.ref, size, w?.ref ?? null, b?.ref ?? null, eps);
+    const statShape = x.shape.map((s, i) => (i < (dims[0] as number) ? s : 1));
+    const statDtype = x.dtype === "float64" ? "float64" : "float32";
+    const mu = Tensor.fromData(x.backend, x.device, r.mean, statDtype, statShape);
+    const rs = Tensor.fromData(x.backend, x.device, r.rstd, statDtype, statShape);
+    ctx.saveForBackward(x, mu, rs, ...(w ? [w] : []));
+    mu.dispose();
+    rs.dispose();
+    Object.assign(ctx.data, { dims, eps, size, w: w !== null, b: b !== null });
+    return Tensor.fromData(x.backend, x.device, r.y, x.dtype, x.shape);
+  },
+  backward(ctx, g) {
+    const [x, savedMu, savedRs, w = null] = ctx.savedTensors as [Tensor, Tensor, Tensor, Tensor?];
+    const { dims, eps, size } = ctx.data as { dims: number[]; eps: number; size: number };
+    const hasW = ctx.data.w as boolean;
+    const hasB = ctx.data.b as boolean;
+    const needW = ctx.needsInputGrad.slice(1).some((n) => n);
+    const kernel = fusedKernel(x, "layerNormBackward");
+    let gx: Tensor;
+    let gw: Tensor | null;
+    let gb: Tensor | null;
+    if (kernel && !isGradEnabled()) {
+      const r = kernel(g.ref, x.ref, savedMu.ref, savedRs.ref, w?.ref ?? null, size, needW);
+      const wrap = (data: unknown, shape: readonly number[]) => Tensor.fromData(x.backend, x.device, data, x.dtype, shape);
+      const tail = x.shape.slice(dims[0]);
+      gx = wrap(r.gx, x.shape);
+      gw = r.gw === null ? null : wrap(r.gw, tail);
+      gb = r.gb === null ? null : wrap(r.gb, tail);
+    } else {
+      // Under createGraph the statistics are recomputed from x by recorded ops, so that the
+      // gradient is differentiable in x as well.
+      let mu = savedMu;
+      let rs = savedRs;
+      if (isGradEnabled()) {
+        const m = moments(x, dims);
+        mu = m.mu;
+        rs = rsqrt(add(m.variance, eps));
+      }
+      ({ gx, gw, gb } = layerNormGrads(g, x, mu, rs, w, dims, needW));
+    }
+    return [gx, ...(hasW ? [gw] : []), ...(hasB ? [gb] : [])];
+  },
+});
 
 /** Machine epsilon of the type PyTorch computes in (float32 for halves, as torch.finfo). */
 function finfoEps(dtype: DType): number {

@@ -1,4 +1,4 @@
-import { add, add_, div, maximum, mul_, neg, sqrt, type Tensor, zerosLike } from "@dl/tensor";
+import { add, add_, div, fusedKernel, maximum, mul_, neg, sqrt, type Tensor, zerosLike } from "@dl/tensor";
 import { addcdiv_, addcmul_, checkBetas, checkNonNegative, Optimizer, type ParamGroup, type Params } from "../optimizer.js";
 
 export interface AdamOptions {
@@ -47,6 +47,53 @@ export function adamUpdate(p: Tensor, grad: Tensor, state: Record<string, unknow
   addcdiv_(p, expAvg, denom, -stepSize);
 }
 
+/** Dtypes the fused optimizer steps take (halves keep the composed path's rounding after every op). */
+export const fusedStepDtype = (p: Tensor): boolean => p.dtype === "float32" || p.dtype === "float64";
+
+/** Whether every tensor is a contiguous view of p's dtype, shape and device (what fused steps take). */
+export function fusedStepFits(p: Tensor, tensors: readonly Tensor[]): boolean {
+  return (
+    fusedStepDtype(p) &&
+    tensors.every(
+      (t) =>
+        t.dtype === p.dtype &&
+        t.device === p.device &&
+        t.isContiguous() &&
+        t.shape.length === p.ndim &&
+        t.shape.every((s, i) => s === p.shape[i]),
+    )
+  );
+}
+
+/**
+ * The Adam/AdamW step of p (state.step already counted) with the backend's fused kernel, when it
+ * has one and the tensors fit; returns false to take the composed path. The kernel updates p and
+ * the state in place, so their version counters are bumped here, as in-place ops do.
+ */
+export function fusedAdamStep(p: Tensor, grad: Tensor, state: Record<string, unknown>, group: AdamParamGroup, decoupled: boolean): boolean {
+  const kernel = fusedKernel(p, "adamStep");
+  const m = state.exp_avg as Tensor;
+  const v = state.exp_avg_sq as Tensor;
+  const vmax = group.amsgrad ? (state.max_exp_avg_sq as Tensor) : null;
+  const written = vmax ? [p, m, v, vmax] : [p, m, v];
+  if (!kernel || !fusedStepFits(p, [grad, ...written])) return false;
+  const [beta1, beta2] = group.betas;
+  const { lr, eps, weightDecay, amsgrad, maximize } = group;
+  kernel(p.ref, grad.ref, m.ref, v.ref, vmax?.ref ?? null, {
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weightDecay,
+    decoupled,
+    step: state.step as number,
+    amsgrad,
+    maximize,
+  });
+  for (const t of written) t._storage.version++;
+  return true;
+}
+
 /**
  * torch.optim.Adam (Kingma & Ba) with L2 weight decay, AMSGrad and maximize. State: "step"
  * (a 0-dim float32 tensor in stateDict(), as PyTorch), "exp_avg", "exp_avg_sq", "max_exp_avg_sq".
@@ -70,6 +117,7 @@ export class Adam extends Optimizer<AdamParamGroup> {
       let grad = group.maximize ? neg(p.grad) : p.grad;
       const state = initAdamState(this.stateOf(p), p, group.amsgrad, (t) => this.keepState(t));
       state.step = (state.step as number) + 1;
+      if (fusedAdamStep(p, p.grad, state, group, false)) continue;
       if (group.weightDecay !== 0) grad = add(grad, p, { alpha: group.weightDecay });
       adamUpdate(p, grad, state, group);
     }

@@ -1,6 +1,6 @@
 import { mul_, neg } from "@dl/tensor";
 import { checkBetas, checkNonNegative, Optimizer, type Params } from "../optimizer.js";
-import { type AdamOptions, type AdamParamGroup, adamUpdate, initAdamState } from "./adam.js";
+import { type AdamOptions, type AdamParamGroup, adamUpdate, fusedAdamStep, initAdamState } from "./adam.js";
 
 export type AdamWOptions = AdamOptions;
 export type AdamWParamGroup = AdamParamGroup;
@@ -25,9 +25,10 @@ export class AdamW extends Optimizer<AdamWParamGroup> {
   protected updateGroup(group: AdamWParamGroup): void {
     for (const p of group.params) {
       if (p.grad === null) continue;
-      const grad = group.maximize ? neg(p.grad) : p.grad;
       const state = initAdamState(this.stateOf(p), p, group.amsgrad, (t) => this.keepState(t));
       state.step = (state.step as number) + 1;
+      if (fusedAdamStep(p, p.grad, state, group, true)) continue;
+      const grad = group.maximize ? neg(p.grad) : p.grad;
       mul_(p, 1 - group.lr * group.weightDecay);
       adamUpdate(p, grad, state, group);
     }

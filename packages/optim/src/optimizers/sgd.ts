@@ -1,4 +1,5 @@
-import { ArgumentError, add, add_, mul_, neg, type Tensor } from "@dl/tensor";
+import { ArgumentError, add, add_, fusedKernel, mul_, neg, type Tensor, zerosLike } from "@dl/tensor";
+import { fusedStepFits } from "./adam.js";
 import { checkNonNegative, Optimizer, type ParamGroup, type Params, required } from "../optimizer.js";
 
 export interface SGDOptions {
@@ -48,6 +49,7 @@ export class SGD extends Optimizer<SGDParamGroup> {
       const g = p.grad;
       if (g === null) continue;
       const state = this.stateOf(p);
+      if (this.fusedStep(p, g, state, group)) continue;
       let dp: Tensor = maximize ? neg(g) : g;
       if (weightDecay !== 0) dp = add(dp, p, { alpha: weightDecay });
       if (momentum !== 0) {
@@ -65,5 +67,19 @@ export class SGD extends Optimizer<SGDParamGroup> {
       }
       add_(p, dp, { alpha: -lr });
     }
+  }
+
+  /** The step of p with the backend's fused kernel (in place; versions bumped), or false for the composed path. */
+  private fusedStep(p: Tensor, g: Tensor, state: Record<string, unknown>, group: SGDParamGroup): boolean {
+    const kernel = fusedKernel(p, "sgdStep");
+    const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
+    const old = (state.momentum_buffer ?? null) as Tensor | null;
+    if (!kernel || !fusedStepFits(p, momentum !== 0 && old !== null ? [g, old] : [g])) return false;
+    const buf = momentum === 0 ? null : (old ?? this.keepState(zerosLike(p)));
+    kernel(p.ref, g.ref, buf?.ref ?? null, { lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep: old === null });
+    state.momentum_buffer = buf;
+    p._storage.version++;
+    if (buf) buf._storage.version++;
+    return true;
   }
 }
