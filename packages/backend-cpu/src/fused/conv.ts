@@ -1,57 +1,64 @@
 import type { HostArray, StridedRef, WindowGeometry } from "@dl/tensor";
 import { allocArray, allocArrayUninit, finalize } from "../storage.js";
 
-/** The t in [0, n) with 0 <= start + t * step < limit, as [lo, hi). */
-function span(start: number, step: number, limit: number, n: number): [number, number] {
-  if (step === 0) return start >= 0 && start < limit ? [0, n] : [0, 0];
-  const lo = Math.max(0, Math.ceil(-start / step));
-  return [lo, Math.max(lo, Math.min(n, Math.ceil((limit - start) / step)))];
-}
+/** The first t >= 0 with start + t * step >= 0 (step > 0). */
+const from = (start: number, step: number) => (start >= 0 ? 0 : Math.ceil(-start / step));
+/** The first t with start + t * step >= limit (step > 0). */
+const until = (start: number, step: number, limit: number) => Math.max(0, Math.ceil((limit - start) / step));
 
 /**
  * im2col in one pass over the output, in memory order. Each logical dim [n, c, i, j, oh, ow]
- * moves the source by an offset (n, c) or the window's row/column (i, oh / j, ow); the innermost
- * dim is a strided copy between two runs of zeros.
+ * moves the source by an offset (n, c) or the window's row/column (i, oh / j, ow); each run of the
+ * innermost dim is zeros, a strided copy, zeros.
  */
 export function im2col(x: StridedRef, g: WindowGeometry, order: readonly number[]): HostArray {
   const [sN, sC, sH, sW] = x.strides as [number, number, number, number];
-  const sizes = [g.n, g.c, g.kh, g.kw, g.ho, g.wo];
-  const dOff = [sN, sC, 0, 0, 0, 0];
-  const dRow = [0, 0, g.dh, 0, g.sh, 0];
-  const dCol = [0, 0, 0, g.dw, 0, g.sw];
-  const S = order.map((d) => sizes[d] as number);
-  const O = order.map((d) => dOff[d] as number);
-  const R = order.map((d) => dRow[d] as number);
-  const C = order.map((d) => dCol[d] as number);
+  const pick = (v: number[]) => order.map((d) => v[d] as number);
+  const S = pick([g.n, g.c, g.kh, g.kw, g.ho, g.wo]);
+  const O = pick([sN, sC, 0, 0, 0, 0]);
+  const R = pick([0, 0, g.dh, 0, g.sh, 0]);
+  const C = pick([0, 0, 0, g.dw, 0, g.sw]);
   const total = S.reduce((a, b) => a * b, 1);
   const out = allocArrayUninit(total, x.dtype);
   if (total === 0) return out;
   const src = x.data as HostArray;
   const n5 = S[5] as number;
-  const step = (O[5] as number) + (R[5] as number) * sH + (C[5] as number) * sW;
-  const at = [0, 0, 0, 0, 0];
-  let off = x.offset;
-  let row = -g.pt;
-  let col = -g.pl;
-  for (let p = 0; p < total; p += n5) {
-    const [rl, rh] = span(row, R[5] as number, g.h, n5);
-    const [cl, ch] = span(col, C[5] as number, g.w, n5);
-    const lo = Math.max(rl, cl);
-    const hi = Math.max(lo, Math.min(rh, ch));
-    out.fill(0, p, p + lo);
-    for (let t = lo, q = off + row * sH + col * sW + lo * step; t < hi; t++, q += step) out[p + t] = src[q] as number;
-    out.fill(0, p + hi, p + n5);
-    for (let d = 4; d >= 0; d--) {
-      off += O[d] as number;
-      row += R[d] as number;
-      col += C[d] as number;
-      if (++(at[d] as number) < (S[d] as number)) break;
-      at[d] = 0;
-      off -= (O[d] as number) * (S[d] as number);
-      row -= (R[d] as number) * (S[d] as number);
-      col -= (C[d] as number) * (S[d] as number);
-    }
-  }
+  const r5 = R[5] as number;
+  const c5 = C[5] as number;
+  const step = (O[5] as number) + r5 * sH + c5 * sW;
+  const [S0, S1, S2, S3, S4] = S as [number, number, number, number, number];
+  const [O0, O1, O2, O3, O4] = O as [number, number, number, number, number];
+  const [R0, R1, R2, R3, R4] = R as [number, number, number, number, number];
+  const [C0, C1, C2, C3, C4] = C as [number, number, number, number, number];
+  let p = 0;
+  for (let a = 0; a < S0; a++)
+    for (let b = 0; b < S1; b++)
+      for (let c = 0; c < S2; c++)
+        for (let d = 0; d < S3; d++)
+          for (let e = 0; e < S4; e++, p += n5) {
+            const row = a * R0 + b * R1 + c * R2 + d * R3 + e * R4 - g.pt;
+            const col = a * C0 + b * C1 + c * C2 + d * C3 + e * C4 - g.pl;
+            let lo = 0;
+            let hi = n5;
+            if (r5 === 0) {
+              if (row < 0 || row >= g.h) hi = 0;
+            } else {
+              lo = from(row, r5);
+              hi = Math.min(hi, until(row, r5, g.h));
+            }
+            if (c5 === 0) {
+              if (col < 0 || col >= g.w) hi = 0;
+            } else {
+              lo = Math.max(lo, from(col, c5));
+              hi = Math.min(hi, until(col, c5, g.w));
+            }
+            if (hi < lo) hi = lo;
+            let t = 0;
+            for (; t < lo; t++) out[p + t] = 0;
+            let q = x.offset + a * O0 + b * O1 + c * O2 + d * O3 + e * O4 + row * sH + col * sW + lo * step;
+            for (; t < hi; t++, q += step) out[p + t] = src[q] as number;
+            for (; t < n5; t++) out[p + t] = 0;
+          }
   return out;
 }
 
@@ -66,7 +73,8 @@ export function col2im(cols: StridedRef, g: WindowGeometry): HostArray {
       for (let i = 0; i < g.kh; i++) {
         for (let j = 0; j < g.kw; j++) {
           const col0 = j * g.dw - g.pl;
-          const [lo, hi] = span(col0, g.sw, g.w, g.wo);
+          const lo = from(col0, g.sw);
+          const hi = Math.max(lo, Math.min(g.wo, until(col0, g.sw, g.w)));
           for (let y = 0; y < g.ho; y++) {
             const r = y * g.sh + i * g.dh - g.pt;
             if (r < 0 || r >= g.h) continue;
