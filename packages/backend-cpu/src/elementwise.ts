@@ -135,7 +135,7 @@ const INV_LN2_32 = 32 / Math.LN2;
 const LN2_32_HI = 0.6931471803691238 / 32; // ln2 split in two so that k * LN2_32_HI is exact
 const LN2_32_LO = 1.9082149292705877e-10 / 32;
 
-function exp32(out: HostArray, o: number, src: HostArray, p: number, s: number, n: number): void {
+export function exp32(out: HostArray, o: number, src: HostArray, p: number, s: number, n: number): void {
   for (let j = 0; j < n; j++, p += s) {
     let v = src[p] as number;
     // Beyond +-104 float32 gives inf / 0 either way; NaN passes through the comparisons.

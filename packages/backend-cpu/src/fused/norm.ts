@@ -1,4 +1,4 @@
-import type { HostArray, LayerNormGrads, LayerNormResult, StridedRef } from "@dl/tensor";
+import type { LayerNormGrads, LayerNormResult, StridedRef } from "@dl/tensor";
 import { numel } from "@dl/tensor";
 import { allocArrayUninit, finalize } from "../storage.js";
 import { rowMajor } from "./row-major.js";

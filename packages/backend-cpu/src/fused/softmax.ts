@@ -1,5 +1,6 @@
 import type { HostArray, StridedRef } from "@dl/tensor";
 import { numel } from "@dl/tensor";
+import { exp32 } from "../elementwise.js";
 import { allocArrayUninit, finalize } from "../storage.js";
 import { around, rowMajor } from "./row-major.js";
 
@@ -23,10 +24,17 @@ export function softmax(x: StridedRef, dim: number, log: boolean): HostArray {
         if (m !== m) break;
       }
       let sum = 0;
-      for (let q = q0; q < end; q += inner) {
-        const e = Math.exp((a[q + o] as number) - m);
-        sum += e;
-        if (!log) y[q] = e;
+      if (inner === 1 && y instanceof Float32Array) {
+        // Contiguous float32 lines: x - m rounded to float32, then the backend's fast float32 exp.
+        for (let q = q0; q < end; q++) y[q] = (a[q + o] as number) - m;
+        exp32(y, q0, y, q0, 1, len);
+        for (let q = q0; q < end; q++) sum += y[q] as number;
+      } else {
+        for (let q = q0; q < end; q += inner) {
+          const e = Math.exp((a[q + o] as number) - m);
+          sum += e;
+          y[q] = e;
+        }
       }
       if (log) {
         const ls = Math.log(sum);

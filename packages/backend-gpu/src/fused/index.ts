@@ -1,7 +1,17 @@
 import type { FusedKernels } from "@dl/tensor";
 import type { Runtime } from "../runtime.js";
+import { layerNorm, layerNormBackward } from "./norm.js";
+import { adamStep, sgdStep } from "./optim.js";
+import { softmax, softmaxBackward } from "./softmax.js";
 
 /** The gpu backend's fused kernels (see FusedKernels in @dl/tensor), one family per file. */
-export function gpuFusedKernels(_rt: Runtime): FusedKernels {
-  return {};
+export function gpuFusedKernels(rt: Runtime): FusedKernels {
+  return {
+    softmax: (x, dim, log) => softmax(rt, x, dim, log),
+    softmaxBackward: (y, g, dim, log) => softmaxBackward(rt, y, g, dim, log),
+    layerNorm: (x, size, w, b, eps) => layerNorm(rt, x, size, w, b, eps),
+    layerNormBackward: (g, x, mean, rstd, w, size, weightGrad) => layerNormBackward(rt, g, x, mean, rstd, w, size, weightGrad),
+    adamStep: (p, g, m, v, vmax, o) => adamStep(rt, p, g, m, v, vmax, o),
+    sgdStep: (p, g, buf, o) => sgdStep(rt, p, g, buf, o),
+  };
 }
