@@ -51,16 +51,19 @@ export function adamStep(
     l2: o.decoupled ? 0 : o.weightDecay,
     b1: o.beta1,
     b2: o.beta2,
+    // 1 - beta in float64 first: 1.0 - 0.999 in float32 loses four digits.
+    c1: 1 - o.beta1,
+    c2: 1 - o.beta2,
     decay: o.decoupled ? 1 - o.lr * o.weightDecay : 1,
     stepSize: o.lr / (1 - o.beta1 ** o.step),
     bc2: Math.sqrt(1 - o.beta2 ** o.step),
     eps: o.eps,
   });
   const run: Run = (key, ops, expr) => mapKernel(rt, `adam|${key}`, p.shape, ops, expr, p.dtype, f);
-  const m2 = run("m", [m, g, p], ([mv, gv, pv]) => `${mv} * user_b1 + (1.0 - user_b1) * ${grad(gv as string, pv as string)}`);
+  const m2 = run("m", [m, g, p], ([mv, gv, pv]) => `${mv} * user_b1 + user_c1 * ${grad(gv as string, pv as string)}`);
   const v2 = run("v", [v, g, p], ([vv, gv, pv]) => {
     const d = grad(gv as string, pv as string);
-    return `${vv} * user_b2 + (1.0 - user_b2) * ${d} * ${d}`;
+    return `${vv} * user_b2 + user_c2 * ${d} * ${d}`;
   });
   const vhat = vmax === null ? v2 : run("vmax", [vmax, ref(v2, p)], ([a, b]) => `dl_maximum(${a}, ${b})`);
   const p2 = run(
@@ -80,7 +83,7 @@ export function sgdStep(rt: Runtime, p: StridedRef, g: StridedRef, buf: StridedR
     l2: o.weightDecay,
     lr: o.lr,
     mom: o.momentum,
-    damp: o.dampening,
+    undamped: 1 - o.dampening,
     first: o.firstStep ? 1 : 0,
     nesterov: o.nesterov ? 1 : 0,
   });
@@ -98,7 +101,7 @@ export function sgdStep(rt: Runtime, p: StridedRef, g: StridedRef, buf: StridedR
     "buf",
     [buf, g, p],
     ([bv, gv, pv]) =>
-      `(user_first > 0.5 ? ${d(gv as string, pv as string)} : ${bv} * user_mom + (1.0 - user_damp) * ${d(gv as string, pv as string)})`,
+      `(user_first > 0.5 ? ${d(gv as string, pv as string)} : ${bv} * user_mom + user_undamped * ${d(gv as string, pv as string)})`,
   );
   const p2 = run(
     "pm",

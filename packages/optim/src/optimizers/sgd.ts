@@ -74,7 +74,7 @@ export class SGD extends Optimizer<SGDParamGroup> {
     const kernel = fusedKernel(p, "sgdStep");
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     const old = (state.momentum_buffer ?? null) as Tensor | null;
-    if (!kernel || !fusedStepFits(p, momentum !== 0 && old !== null ? [g, old] : [g])) return false;
+    if (!kernel || !fusedStepFits(p, momentum !== 0 && old !== null ? [p, g, old] : [p, g])) return false;
     const buf = momentum === 0 ? null : (old ?? this.keepState(zerosLike(p)));
     kernel(p.ref, g.ref, buf?.ref ?? null, { lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep: old === null });
     state.momentum_buffer = buf;
