@@ -97,7 +97,8 @@ export function write(dst: StridedRef, src: StridedRef): void {
   const d = data(dst);
   const s = data(src);
   // Different storages and a conversion the typed array does by itself: one direct strided pass.
-  const plain = dst.dtype === src.dtype || dst.dtype === "float32" || dst.dtype === "float64" || (dst.dtype === "int32" && src.dtype !== "int64");
+  const plain =
+    dst.dtype === src.dtype || dst.dtype === "float32" || dst.dtype === "float64" || (dst.dtype === "int32" && src.dtype !== "int64");
   if (d.buffer !== s.buffer && plain) {
     forEachRow(dst.shape, [dst.offset, src.offset], [dst.strides, src.strides], (offs, n, inner) => {
       const sd = inner[0] as number;
@@ -135,16 +136,20 @@ const INV_LN2_32 = 32 / Math.LN2;
 const LN2_32_HI = 0.6931471803691238 / 32; // ln2 split in two so that k * LN2_32_HI is exact
 const LN2_32_LO = 1.9082149292705877e-10 / 32;
 
-export function exp32(out: HostArray, o: number, src: HostArray, p: number, s: number, n: number): void {
+/** out[o + j] = exp(src[p + j * s] - shift) for j < n; returns the sum of the stored values (softmax's). */
+export function exp32(out: HostArray, o: number, src: HostArray, p: number, s: number, n: number, shift = 0): number {
+  let sum = 0;
   for (let j = 0; j < n; j++, p += s) {
-    let v = src[p] as number;
+    let v = (src[p] as number) - shift;
     // Beyond +-104 float32 gives inf / 0 either way; NaN passes through the comparisons.
     v = v > 104 ? 104 : v < -104 ? -104 : v;
     const k = ((v * INV_LN2_32 + 6400.5) | 0) - 6400; // round(); |k| <= 4801
     const r = v - k * LN2_32_HI - k * LN2_32_LO;
     const e = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))));
     out[o + j] = e * (POW2_32[k & 31] as number) * (POW2[(k >> 5) + 200] as number);
+    sum += out[o + j] as number;
   }
+  return sum;
 }
 
 /** One row of a unary op; hot ops get their own loop (see the note at the top). */

@@ -25,10 +25,8 @@ export function softmax(x: StridedRef, dim: number, log: boolean): HostArray {
       }
       let sum = 0;
       if (inner === 1 && y instanceof Float32Array) {
-        // Contiguous float32 lines: x - m rounded to float32, then the backend's fast float32 exp.
-        for (let q = q0; q < end; q++) y[q] = (a[q + o] as number) - m;
-        exp32(y, q0, y, q0, 1, len);
-        for (let q = q0; q < end; q++) sum += y[q] as number;
+        // Contiguous lines stored as float32: the backend's fast float32 exp, which also sums.
+        sum = exp32(y, q0, a, q0 + o, inner, len, m);
       } else {
         for (let q = q0; q < end; q += inner) {
           const e = Math.exp((a[q + o] as number) - m);
