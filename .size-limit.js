@@ -6,28 +6,30 @@
 // The limits are the measured sizes plus a small margin, so that growth is noticed. They are above
 // the goals (one op + cpu: 8 kB; the MLP training stack: 30 kB; tfjs-core + cpu: 77 / 89 kB): the
 // Tensor class (views, indexing, conversion, printing) and the CPU backend's full kernel set, which
-// cannot be tree-shaken because a backend is one object, take ~17 kB before any op.
+// cannot be tree-shaken because a backend is one object, take ~17 kB before any op. The CPU
+// backend's fused softmax, layer norm and optimizer-step kernels (part of that object) added
+// 1.32 / 1.34 / 1.39 kB, and their dispatch in @dl/nn and @dl/optim 0.40 kB to the training stack.
 import { sizeLimitWorkspace } from "./tooling/size/resolve-workspace.js";
 
 export default [
   {
     name: "@dl/tensor one op + cpu backend",
     path: "tooling/size/tensor-one-op.js",
-    limit: "18 kB",
+    limit: "19.35 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
   {
     name: "@dl/tensor + cpu + @dl/autograd: one op and its gradient",
     path: "tooling/size/autograd-backward.js",
-    limit: "26 kB",
+    limit: "27.35 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
   {
     name: "training stack: tensor + autograd + nn + optim + cpu, a 2-layer MLP with Adam",
     path: "tooling/size/train-mlp-adam.js",
-    limit: "38.5 kB",
+    limit: "40.3 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
