@@ -61,8 +61,10 @@ export function kernelWorkloads(quick) {
     kernel({
       name: `softmax rows [${N},${N}]`,
       inputs: [[[N, N], 7]],
-      // Composed from primitives as @dl/tensor does: exp(x - amax(x)) / sum(...).
+      // F.softmax (the backend's fused kernel when it has one); composed from primitives,
+      // exp(x - amax(x)) / sum(...), when @dl/nn is not loaded.
       dl: (dl, x) => {
+        if (dl.nn?.F) return dl.nn.F.softmax(x, -1);
         const e = dl.exp(dl.sub(x, dl.amax(x, -1, { keepdim: true })));
         return dl.div(e, dl.sum(e, -1, { keepdim: true }));
       },
