@@ -20,8 +20,11 @@ export function softmax(x: StridedRef, dim: number, log: boolean): HostArray {
       let m = Number.NEGATIVE_INFINITY;
       for (let q = q0; q < end; q += inner) {
         const v = a[q + o] as number;
-        if (v > m || v !== v) m = v;
-        if (m !== m) break;
+        if (v > m) m = v;
+        else if (v !== v) {
+          m = v;
+          break;
+        }
       }
       let sum = 0;
       if (inner === 1 && y instanceof Float32Array) {
@@ -38,7 +41,8 @@ export function softmax(x: StridedRef, dim: number, log: boolean): HostArray {
         const ls = Math.log(sum);
         for (let q = q0; q < end; q += inner) y[q] = (a[q + o] as number) - m - ls;
       } else {
-        for (let q = q0; q < end; q += inner) y[q] = (y[q] as number) / sum;
+        const inv = 1 / sum;
+        for (let q = q0; q < end; q += inner) y[q] = (y[q] as number) * inv;
       }
     }
   }
