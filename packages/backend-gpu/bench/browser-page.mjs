@@ -221,9 +221,22 @@ function runWorkload(index, { quick, warmup, reps }) {
 
 // ---- --profile: which gpu kernels run, how often, and how long each takes ----
 
-const profile = { installed: false, on: false, byKey: new Map() };
+const profile = { installed: false, on: false, byKey: new Map(), matmuls: [], syncMs: 0 };
 
-/** Wraps Program.run (and the upload program) to count and time every kernel run; gl.finish() after each so its GPU time is inside. */
+/**
+ * Reads one texel of the bound framebuffer: a true wait for the GL work queued before it (Chromium's
+ * gl.finish() returns at once).
+ */
+const texel = new Float32Array(4);
+function sync(gl) {
+  gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, texel);
+}
+
+/**
+ * Wraps Program.run (and the upload program) to count and time every kernel run: the queue is
+ * drained before it (untimed), and one texel of its output read after it (timed), so its GPU time
+ * is inside. profile.syncMs is the cost of that read alone, subtracted per run.
+ */
 function installProfiler() {
   if (profile.installed) return;
   profile.installed = true;
@@ -232,16 +245,28 @@ function installProfiler() {
     proto.run = function (...args) {
       if (!profile.on) return run.apply(this, args);
       const gl = this.shortcut.kernel.context;
+      sync(gl);
+      if (profile.syncMs === null) {
+        // What a one-texel read costs with nothing queued: the median of 50.
+        const costs = Array.from({ length: 50 }, () => timed(() => sync(gl)).ms);
+        profile.syncMs = median(costs);
+      }
       const t0 = performance.now();
       const out = run.apply(this, args);
-      gl.finish();
-      const ms = performance.now() - t0;
+      sync(gl);
+      const ms = performance.now() - t0 - profile.syncMs;
       const key = keyOf(this, args);
       const e = profile.byKey.get(key) ?? { calls: 0, ms: 0, elements: 0 };
       e.calls++;
       e.ms += ms;
       e.elements += args[0]?.length ?? args[0];
       profile.byKey.set(key, e);
+      if (key.startsWith("matmul")) {
+        // ints: m, n, k, b*m*n, offsets and strides, quad, amode, bmode (see src/matmul.ts).
+        const [m, n, k, total] = args[2];
+        const [quad, amode, bmode] = args[2].slice(12);
+        profile.matmuls.push({ key, b: total / (m * n), m, n, k, quad, amode, bmode, ms });
+      }
       return out;
     };
   };
@@ -262,6 +287,8 @@ function profileWorkload(index, { quick, warmup, steps }) {
   for (let i = 0; i < steps; i++) plain.push(timed(d.run).ms);
   installProfiler();
   profile.byKey.clear();
+  profile.matmuls = [];
+  profile.syncMs = null;
   profile.on = true;
   const withFinish = [];
   for (let i = 0; i < steps; i++) withFinish.push(timed(d.run).ms);
@@ -269,7 +296,9 @@ function profileWorkload(index, { quick, warmup, steps }) {
   const kernels = [...profile.byKey].map(([key, e]) => ({ key, calls: e.calls / steps, ms: e.ms / steps, elements: e.elements / e.calls }));
   kernels.sort((a, b) => b.ms - a.ms);
   profile.on = false;
-  return { name: w.name, plainMs: median(plain), profiledMs: median(withFinish), kernels };
+  // Every matmul of one call (the last), by shape.
+  const matmuls = profile.matmuls.slice((profile.matmuls.length / steps) * (steps - 1));
+  return { name: w.name, plainMs: median(plain), profiledMs: median(withFinish), syncMs: profile.syncMs, kernels, matmuls };
 }
 
 globalThis.__bench = {

@@ -10,7 +10,7 @@
 //   --only=SUBSTR     workloads whose name contains SUBSTR
 //   --reps=N          timed rounds per workload (default 5; --quick 2)
 //   --profile         instead of the comparison: which dl gpu kernels run per call and how long
-//                     each takes (gl.finish() after every kernel), for the conv2d and CNN rows
+//                     each takes (a one-texel read-back after every kernel), for the conv2d and CNN rows
 //   --chromium=PATH   the browser (default /usr/bin/chromium; never downloaded)
 //   --headed / --gpu  extra Chromium flags for a real GPU: --gpu drops the SwiftShader flag and
 //                     asks for hardware GL (--use-angle=default --ignore-gpu-blocklist)
@@ -120,10 +120,15 @@ try {
       const runs = p.kernels.reduce((s, k) => s + k.calls, 0);
       console.log(`**${name}** (dl on gpu, per call)`);
       console.log(
-        `wall ${fmtMs(p.plainMs)} ms; with gl.finish() after every kernel ${fmtMs(p.profiledMs)} ms, of which ${fmtMs(total)} ms in ${runs} kernel runs (${p.kernels.length} programs); the rest is host work (dispatch, autograd, read-back)\n`,
+        `wall ${fmtMs(p.plainMs)} ms; with a one-texel read-back after every kernel ${fmtMs(p.profiledMs)} ms, of which ${fmtMs(total)} ms in ${runs} kernel runs ` +
+          `(${p.kernels.length} programs; ${p.syncMs.toFixed(2)} ms per read-back subtracted); the rest is host work (JS: dispatch, autograd, gpu.js argument handling) and the final read-back\n`,
       );
       const rows = p.kernels.map((k) => [k.key, k.calls.toFixed(0), fmtMs(k.ms), `${((100 * k.ms) / total).toFixed(1)}%`, Math.round(k.elements)]);
       console.log(table(["kernel (program key)", "runs", "ms", "share", "elements/run"], rows));
+      console.log("");
+      // The matmuls by shape: quad = 4 outputs per fragment; amode/bmode 1 or 2 = whole-texel reads, 0 = one value at a time.
+      const mm = p.matmuls.map((m) => [m.key, `${m.b} x [${m.m},${m.k}] @ [${m.k},${m.n}]`, m.quad, m.amode, m.bmode, fmtMs(m.ms)]);
+      console.log(table(["matmul run", "batch x [M,K] @ [K,N]", "quad", "amode", "bmode", "ms"], mm, [0, 1]));
       console.log("");
     }
   } else {
