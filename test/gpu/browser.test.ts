@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { browserTestsWanted, bundleForBrowser, withChromiumPage } from "./chromium.js";
 
@@ -35,4 +37,16 @@ describe.runIf(browserTestsWanted)("gpu backend in Chromium (WebGL2) [gpu]", () 
       expect(report.lastLoss).toBeLessThan(report.firstLoss * 0.8);
     });
   }, 180_000);
+
+  it("bench:gpu --quick: dl on gpu and tfjs-webgl agree on every workload in one page (smoke)", async () => {
+    // The bench exits non-zero when dl's and tfjs's results differ beyond float32 tolerance.
+    const bench = join(import.meta.dirname, "../../packages/backend-gpu/bench/browser.mjs");
+    const { stdout } = await promisify(execFile)(process.execPath, [bench, "--quick"], { timeout: 120_000 });
+    const rows = stdout.split("\n").filter((l) => /^\| (matmul|conv2d|MNIST)/.test(l));
+    expect(rows).toHaveLength(4);
+    for (const row of rows) {
+      const diff = Number(row.split("|").at(-2)?.trim());
+      expect(diff).toBeLessThan(1e-4);
+    }
+  }, 150_000);
 });
