@@ -262,10 +262,10 @@ function installProfiler() {
       e.elements += args[0]?.length ?? args[0];
       profile.byKey.set(key, e);
       if (key.startsWith("matmul")) {
-        // ints: m, n, k, b*m*n, offsets and strides, quad, amode, bmode (see src/matmul.ts).
-        const [m, n, k, total] = args[2];
-        const [quad, amode, bmode] = args[2].slice(12);
-        profile.matmuls.push({ key, b: total / (m * n), m, n, k, quad, amode, bmode, ms });
+        // ints: m, n, k, b*m*n, a's offset and strides, b's (see src/matmul.ts), then its read modes if any.
+        const [m, n, k, total, , sab, sam, sak, , sbb, sbk, sbn, ...modes] = args[2];
+        const strides = `a ${[sab, sam, sak]} b ${[sbb, sbk, sbn]}`;
+        profile.matmuls.push({ key, b: total / (m * n), m, n, k, strides, modes: modes.join(",") || "-", ms });
       }
       return out;
     };

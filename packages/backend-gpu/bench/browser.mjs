@@ -126,9 +126,9 @@ try {
       const rows = p.kernels.map((k) => [k.key, k.calls.toFixed(0), fmtMs(k.ms), `${((100 * k.ms) / total).toFixed(1)}%`, Math.round(k.elements)]);
       console.log(table(["kernel (program key)", "runs", "ms", "share", "elements/run"], rows));
       console.log("");
-      // The matmuls by shape: quad = 4 outputs per fragment; amode/bmode 1 or 2 = whole-texel reads, 0 = one value at a time.
-      const mm = p.matmuls.map((m) => [m.key, `${m.b} x [${m.m},${m.k}] @ [${m.k},${m.n}]`, m.quad, m.amode, m.bmode, fmtMs(m.ms)]);
-      console.log(table(["matmul run", "batch x [M,K] @ [K,N]", "quad", "amode", "bmode", "ms"], mm, [0, 1]));
+      // The matmuls of one call by shape, with their operands' strides and the kernel's read modes (src/matmul.ts's last ints).
+      const mm = p.matmuls.map((m) => [m.key, `${m.b} x [${m.m},${m.k}] @ [${m.k},${m.n}]`, m.strides, m.modes, fmtMs(m.ms)]);
+      console.log(table(["matmul run", "batch x [M,K] @ [K,N]", "strides [b,row,col]", "modes", "ms"], mm, [0, 1, 2]));
       console.log("");
     }
   } else {
