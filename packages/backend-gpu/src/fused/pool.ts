@@ -1,0 +1,121 @@
+import type { StridedRef, WindowGeometry } from "@dl/tensor";
+import type { GLTexture } from "../gpujs.js";
+import { finalize } from "../map.js";
+import { MAX_LOOP, fetch } from "../program.js";
+import type { Runtime } from "../runtime.js";
+import type { GpuStorage } from "../storage.js";
+import { WINDOW_INTS, coveringWindow, tapPasses, windowInts } from "./conv.js";
+
+/**
+ * Max pooling: each window's first maximum in row-major order (a NaN beats any number, the first
+ * NaN wins), starting from -inf at the window's first position inside the input. One program
+ * computes either the values or the flat indices (`want`); windows longer than MAX_LOOP taps
+ * continue from the previous pass's values and indices.
+ */
+export function maxPool2d(rt: Runtime, x: StridedRef, g: WindowGeometry): { values: GpuStorage; indices: GpuStorage } {
+  const total = g.n * g.c * g.ho * g.wo;
+  if (total === 0) return { values: rt.wrap(null, 0, x.dtype), indices: rt.wrap(null, 0, "int64") };
+  const program = rt.programs.get("maxPool2d", () => ({
+    textures: ["x", "pv", "pi"],
+    ints: [
+      "want",
+      "hasPrev",
+      "t0",
+      "t1",
+      "off",
+      "sn",
+      "sc",
+      "sh",
+      "sw",
+      "c",
+      "h",
+      "w",
+      "kw",
+      "ho",
+      "wo",
+      "strh",
+      "strw",
+      "pt",
+      "pl",
+      "dh",
+      "dw",
+    ],
+    body: [
+      "int ow = i - (i / user_wo) * user_wo;",
+      "int q = i / user_wo;",
+      "int oh = q - (q / user_ho) * user_ho;",
+      "q = q / user_ho;",
+      "int ch = q - (q / user_c) * user_c;",
+      "int base = user_off + (q / user_c) * user_sn + ch * user_sc;",
+      "int r0 = oh * user_strh - user_pt;",
+      "int c0 = ow * user_strw - user_pl;",
+      "float best = -DL_INF;",
+      "int at = (r0 >= 0 ? r0 : r0 + ((user_dh - 1 - r0) / user_dh) * user_dh) * user_w + (c0 >= 0 ? c0 : c0 + ((user_dw - 1 - c0) / user_dw) * user_dw);",
+      `if (user_hasPrev == 1) { best = ${fetch("pv", "i")}; at = int(${fetch("pi", "i")}); }`,
+      `for (int k = 0; k < ${MAX_LOOP}; k++) {`,
+      "  int t = user_t0 + k;",
+      "  if (t >= user_t1) break;",
+      "  int ti = t / user_kw;",
+      "  int r = r0 + ti * user_dh;",
+      "  int cc = c0 + (t - ti * user_kw) * user_dw;",
+      "  if (r < 0 || r >= user_h || cc < 0 || cc >= user_w) continue;",
+      `  float v = ${fetch("x", "base + r * user_sh + cc * user_sw")};`,
+      "  if (v > best || (dl_isnan(v) && !dl_isnan(best))) { best = v; at = r * user_w + cc; }",
+      "}",
+      "return user_want == 0 ? best : float(at);",
+    ].join("\n"),
+  }));
+  const [sn, sc, sh, sw] = x.strides as [number, number, number, number];
+  const src = rt.tex(x);
+  const geometry = [x.offset, sn, sc, sh, sw, g.c, g.h, g.w, g.kw, g.ho, g.wo, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw];
+  let indices: GLTexture | null = null;
+  const values = tapPasses(g.kh * g.kw, (t0, t1, prev) => {
+    const pi = indices;
+    const ints = [prev ? 1 : 0, t0, t1, ...geometry];
+    indices = program.run(total, [src, prev ?? src, pi ?? src], [1, ...ints]);
+    const values = program.run(total, [src, prev ?? src, pi ?? src], [0, ...ints]);
+    pi?.delete();
+    return values;
+  });
+  return { values: rt.wrap(values, total, x.dtype), indices: rt.wrap(indices, total, "int64") };
+}
+
+/** Max pooling's input gradient: each input pixel sums the grads of the windows whose argmax it is. */
+export function maxPool2dBackward(rt: Runtime, grad: StridedRef, indices: StridedRef, g: WindowGeometry): GpuStorage {
+  const total = g.n * g.c * g.h * g.w;
+  const dtype = grad.dtype;
+  if (total === 0) return rt.wrap(null, 0, dtype);
+  const program = rt.programs.get(`maxPool2dBackward|${dtype}`, () => ({
+    textures: ["grad", "idx", "prev"],
+    ints: ["h", "w", "c", "hasPrev", "t0", "t1", "goff", "ioff", ...WINDOW_INTS, "g0", "g1", "g2", "g3", "i0", "i1", "i2", "i3"],
+    body: [
+      "int w = i - (i / user_w) * user_w;",
+      "int q = i / user_w;",
+      "int h = q - (q / user_h) * user_h;",
+      "q = q / user_h;",
+      "int ch = q - (q / user_c) * user_c;",
+      "int n = q / user_c;",
+      "int gb = user_goff + n * user_g0 + ch * user_g1;",
+      "int ib = user_ioff + n * user_i0 + ch * user_i1;",
+      "float me = float(h * user_w + w);",
+      `float acc = user_hasPrev == 1 ? ${fetch("prev", "i")} : 0.0;`,
+      `for (int k = 0; k < ${MAX_LOOP}; k++) {`,
+      "  int t = user_t0 + k;",
+      "  if (t >= user_t1) break;",
+      coveringWindow,
+      `  if (${fetch("idx", "ib + oh * user_i2 + ow * user_i3")} == me) acc += ${fetch("grad", "gb + oh * user_g2 + ow * user_g3")};`,
+      "}",
+      `return ${finalize(dtype, "acc")};`,
+    ].join("\n"),
+  }));
+  const gt = rt.tex(grad);
+  const it = rt.tex(indices);
+  const out = tapPasses(g.kh * g.kw, (t0, t1, prev) =>
+    program.run(
+      total,
+      [gt, it, prev ?? gt],
+      [g.h, g.w, g.c, prev ? 1 : 0, t0, t1, grad.offset, indices.offset, ...windowInts(g), ...grad.strides, ...indices.strides],
+    ),
+  );
+  return rt.wrap(out, total, dtype);
+}
