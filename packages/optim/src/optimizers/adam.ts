@@ -114,10 +114,10 @@ export class Adam extends Optimizer<AdamParamGroup> {
   protected updateGroup(group: AdamParamGroup): void {
     for (const p of group.params) {
       if (p.grad === null) continue;
-      let grad = group.maximize ? neg(p.grad) : p.grad;
       const state = initAdamState(this.stateOf(p), p, group.amsgrad, (t) => this.keepState(t));
       state.step = (state.step as number) + 1;
       if (fusedAdamStep(p, p.grad, state, group, false)) continue;
+      let grad = group.maximize ? neg(p.grad) : p.grad;
       if (group.weightDecay !== 0) grad = add(grad, p, { alpha: group.weightDecay });
       adamUpdate(p, grad, state, group);
     }
