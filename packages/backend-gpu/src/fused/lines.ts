@@ -53,7 +53,6 @@ export function lineReduce(
   l: Lines,
   textures: readonly StridedRef[],
   expr: string,
-  floats: readonly number[] = [],
 ): GpuStorage {
   const [outer, len, inner] = l;
   const outputs = outer * inner;
@@ -62,7 +61,6 @@ export function lineReduce(
   const program = rt.programs.get(`lines|${key}|${op}`, () => ({
     textures: names,
     ints: ["len", "inner", "chunks", ...names.map((n) => `${n}off`)],
-    floats: floats.map((_, k) => `f${k}`),
     body: [
       "int o = i / user_chunks;",
       "int a = o / user_inner;",
@@ -84,7 +82,6 @@ export function lineReduce(
     outputs * chunks,
     textures.map((t) => rt.tex(t)),
     [len, inner, chunks, ...textures.map((t) => t.offset)],
-    floats,
   );
   if (chunks === 1) return rt.wrap(partial, outputs, "float32");
   const out = reduceWalks(rt, op, partial, 0, coalesce([outputs], [[chunks]]), coalesce([chunks], [[1]]), chunks, outputs, "float32");
