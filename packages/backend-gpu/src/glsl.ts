@@ -27,6 +27,21 @@ float dl_fetch(sampler2D tex, ivec2 size, int idx) {
   return lane == 0 ? texel.r : (lane == 1 ? texel.g : (lane == 2 ? texel.b : texel.a));
 }
 
+/* the whole texel holding elements idx..idx+3 (idx a multiple of 4) */
+vec4 dl_fetch4(sampler2D tex, ivec2 size, int idx) {
+  int t = idx / 4;
+  int y = t / size.x;
+  int x = t - y * size.x;
+  return ${texture2D === "texture" ? "texelFetch(tex, ivec2(x, y), 0)" : "texture2D(tex, (vec2(float(x), float(y)) + 0.5) / vec2(size))"};
+}
+
+/*
+ * The four values of the texel being rendered. gpu.js computes a fragment's four outputs by calling
+ * the kernel for lanes r, g, b, a in that order, so a kernel may compute all four in lane r, keep
+ * them here, and hand them out in lanes g, b, a (outputs sharing operands read them once).
+ */
+vec4 DL_QUAD;
+
 bool dl_isnan(float x) { return !(x == x); }
 bool dl_isinf(float x) { return x == DL_INF || x == -DL_INF; }
 bool dl_isfinite(float x) { return !dl_isnan(x) && !dl_isinf(x); }

@@ -1,7 +1,7 @@
 import type { DType, StridedRef } from "@dl/tensor";
 import { fill } from "./elementwise.js";
 import { finalize } from "./map.js";
-import { MAX_LOOP, fetch } from "./program.js";
+import { MAX_LOOP, fetch, fetch4 } from "./program.js";
 import { reduceWalks } from "./reduce.js";
 import type { Runtime } from "./runtime.js";
 import { coalesce } from "./strided.js";
@@ -11,8 +11,16 @@ import { coalesce } from "./strided.js";
  * operands through their strides (transposed, sliced and batch-broadcast operands need no copy).
  * Each output element accumulates its dot product in float32 (as PyTorch's float32 GEMMs);
  * K longer than KCHUNK is split into partial products summed by the reduction tree.
+ *
+ * When N is a multiple of 4, a fragment's four outputs are four neighbours in one row: they are
+ * computed together (DL_QUAD), so each A value is read once for four outputs, and operands laid
+ * out in aligned runs of 4 (rows of a contiguous A, rows of B or of a transposed B) are read a
+ * whole texel at a time: 5 texel reads per 16 multiply-adds instead of 32.
  */
 export const KCHUNK = MAX_LOOP / 2;
+
+/** How an operand's 4 consecutive k (or n) values can be read: 1 = one aligned texel, 0 = one by one. */
+const aligned = (offset: number, ...strides: number[]) => offset % 4 === 0 && strides.every((s) => s % 4 === 0);
 
 export function matmul(rt: Runtime, a: StridedRef, b: StridedRef, dtype: DType): ReturnType<Runtime["wrap"]> {
   const [B, M, K] = a.shape as [number, number, number];
@@ -21,12 +29,25 @@ export function matmul(rt: Runtime, a: StridedRef, b: StridedRef, dtype: DType):
   if (total === 0) return rt.wrap(null, 0, dtype);
   if (K === 0) return fill(rt, total, 0, dtype);
   const chunks = Math.ceil(K / KCHUNK);
-  const program = rt.programs.get(`matmul|${chunks > 1 ? "partial" : dtype}`, () => ({
+  const partial = chunks > 1;
+  const [sab, sam, sak] = a.strides as [number, number, number];
+  const [sbb, sbk, sbn] = b.strides as [number, number, number];
+  // Strides of size-1 dims never move a pointer: they do not break alignment.
+  const st = (size: number, stride: number) => (size === 1 ? 0 : stride);
+  const amode = sak === 1 && aligned(a.offset, st(B, sab), st(M, sam)) ? 1 : 0;
+  const bmode = sbn === 1 && aligned(b.offset, st(B, sbb), st(K, sbk)) ? 1 : sbk === 1 && aligned(b.offset, st(B, sbb), sbn) ? 2 : 0;
+  // One program per read pattern: each has a single loop (llvmpipe compiles branchy shaders slowly).
+  const pattern =
+    N % 4 !== 0 ? "scalar" : amode === 1 && bmode !== 0 ? `quad-a4-b${bmode === 1 ? "n4" : "k4"}` : `quad-b${bmode === 1 ? "n4" : "1"}`;
+  const program = rt.programs.get(`matmul|${partial ? "partial" : dtype}|${pattern}`, () => ({
     textures: ["a", "b"],
     ints: ["m", "n", "k", "bmn", "aoff", "sab", "sam", "sak", "boff", "sbb", "sbk", "sbn"],
     body: [
       "int c = i / user_bmn;",
       "int r = i - c * user_bmn;",
+      ...(pattern === "scalar"
+        ? []
+        : ["int lane = i - (i / 4) * 4;", "if (lane != 0) return lane == 1 ? DL_QUAD.g : (lane == 2 ? DL_QUAD.b : DL_QUAD.a);"]),
       "int bi = r / (user_m * user_n);",
       "int rem = r - bi * user_m * user_n;",
       "int m = rem / user_n;",
@@ -34,37 +55,92 @@ export function matmul(rt: Runtime, a: StridedRef, b: StridedRef, dtype: DType):
       `int k0 = c * ${KCHUNK};`,
       "int pa = user_aoff + bi * user_sab + m * user_sam + k0 * user_sak;",
       "int pb = user_boff + bi * user_sbb + col * user_sbn + k0 * user_sbk;",
-      "float acc = 0.0;",
-      // Unrolled by 4 (fewer loop iterations: llvmpipe pays per iteration), then the tail.
       "int kend = user_k - k0;",
       `if (kend > ${KCHUNK}) kend = ${KCHUNK};`,
       "int j = 0;",
-      `for (int q = 0; q < ${KCHUNK / 4}; q++) {`,
-      "  if (j + 4 > kend) break;",
-      `  acc += ${fetch("a", "pa")} * ${fetch("b", "pb")};`,
-      `  acc += ${fetch("a", "pa + user_sak")} * ${fetch("b", "pb + user_sbk")};`,
-      `  acc += ${fetch("a", "pa + 2 * user_sak")} * ${fetch("b", "pb + 2 * user_sbk")};`,
-      `  acc += ${fetch("a", "pa + 3 * user_sak")} * ${fetch("b", "pb + 3 * user_sbk")};`,
-      "  pa += 4 * user_sak;",
-      "  pb += 4 * user_sbk;",
-      "  j += 4;",
-      "}",
-      "for (int t = 0; t < 3; t++) {",
-      "  if (j >= kend) break;",
-      `  acc += ${fetch("a", "pa")} * ${fetch("b", "pb")};`,
-      "  pa += user_sak;",
-      "  pb += user_sbk;",
-      "  j++;",
-      "}",
-      `return ${chunks > 1 ? "acc" : finalize(dtype, "acc")};`,
+      ...loop(pattern),
+      pattern === "scalar"
+        ? `return ${partial ? "acc" : finalize(dtype, "acc")};`
+        : `DL_QUAD = ${partial ? "acc4" : `vec4(${["x", "y", "z", "w"].map((l) => finalize(dtype, `acc4.${l}`)).join(", ")})`};\nreturn DL_QUAD.r;`,
     ].join("\n"),
   }));
-  const [sab, sam, sak] = a.strides as [number, number, number];
-  const [sbb, sbk, sbn] = b.strides as [number, number, number];
   const out = program.run(chunks * total, [rt.tex(a), rt.tex(b)], [M, N, K, total, a.offset, sab, sam, sak, b.offset, sbb, sbk, sbn]);
-  if (chunks === 1) return rt.wrap(out, total, dtype);
+  if (!partial) return rt.wrap(out, total, dtype);
   // Partials are [chunks, B*M*N]: sum over the chunk dim.
   const result = reduceWalks(rt, "sum", out, 0, coalesce([total], [[1]]), coalesce([chunks], [[total]]), chunks, total, dtype);
   out.delete();
   return result;
+}
+
+/** The dot-product loop of each read pattern (accumulating into acc, or acc4 for four outputs). */
+function loop(pattern: string): string[] {
+  const b4n = fetch4("b", "pb");
+  const b4col = `vec4(${fetch("b", "pb")}, ${fetch("b", "pb + user_sbn")}, ${fetch("b", "pb + 2 * user_sbn")}, ${fetch("b", "pb + 3 * user_sbn")})`;
+  // A quad's tail (and unaligned operands): one A value per k for four outputs.
+  const perK = (b4: string) => [
+    `for (int q = 0; q < ${KCHUNK}; q++) {`,
+    "  if (j >= kend) break;",
+    `  acc4 += ${fetch("a", "pa")} * ${b4};`,
+    "  pa += user_sak; pb += user_sbk; j++;",
+    "}",
+  ];
+  switch (pattern) {
+    case "quad-a4-bn4":
+      // A's k-run and B's n-runs are whole texels.
+      return [
+        "vec4 acc4 = vec4(0.0);",
+        `for (int q = 0; q < ${KCHUNK / 4}; q++) {`,
+        "  if (j + 4 > kend) break;",
+        `  vec4 a4 = ${fetch4("a", "pa")};`,
+        `  acc4 += a4.x * ${fetch4("b", "pb")} + a4.y * ${fetch4("b", "pb + user_sbk")} + a4.z * ${fetch4("b", "pb + 2 * user_sbk")} + a4.w * ${fetch4("b", "pb + 3 * user_sbk")};`,
+        "  pa += 4; pb += 4 * user_sbk; j += 4;",
+        "}",
+        ...tail(b4n),
+      ];
+    case "quad-a4-bk4":
+      // B transposed: each output column's k-run is a whole texel.
+      return [
+        "vec4 acc4 = vec4(0.0);",
+        `for (int q = 0; q < ${KCHUNK / 4}; q++) {`,
+        "  if (j + 4 > kend) break;",
+        `  vec4 a4 = ${fetch4("a", "pa")};`,
+        `  acc4 += vec4(dot(a4, ${fetch4("b", "pb")}), dot(a4, ${fetch4("b", "pb + user_sbn")}), dot(a4, ${fetch4("b", "pb + 2 * user_sbn")}), dot(a4, ${fetch4("b", "pb + 3 * user_sbn")}));`,
+        "  pa += 4; pb += 4; j += 4;",
+        "}",
+        ...tail(b4col),
+      ];
+    case "quad-bn4":
+      return ["vec4 acc4 = vec4(0.0);", ...perK(b4n)];
+    case "quad-b1":
+      return ["vec4 acc4 = vec4(0.0);", ...perK(b4col)];
+    default:
+      // Unrolled by 4 (fewer loop iterations: llvmpipe pays per iteration), then the tail.
+      return [
+        "float acc = 0.0;",
+        `for (int q = 0; q < ${KCHUNK / 4}; q++) {`,
+        "  if (j + 4 > kend) break;",
+        `  acc += ${fetch("a", "pa")} * ${fetch("b", "pb")};`,
+        `  acc += ${fetch("a", "pa + user_sak")} * ${fetch("b", "pb + user_sbk")};`,
+        `  acc += ${fetch("a", "pa + 2 * user_sak")} * ${fetch("b", "pb + 2 * user_sbk")};`,
+        `  acc += ${fetch("a", "pa + 3 * user_sak")} * ${fetch("b", "pb + 3 * user_sbk")};`,
+        "  pa += 4 * user_sak; pb += 4 * user_sbk; j += 4;",
+        "}",
+        "for (int t = 0; t < 3; t++) {",
+        "  if (j >= kend) break;",
+        `  acc += ${fetch("a", "pa")} * ${fetch("b", "pb")};`,
+        "  pa += user_sak; pb += user_sbk; j++;",
+        "}",
+      ];
+  }
+}
+
+/** The last k % 4 values after a texel-wide loop. */
+function tail(b4: string): string[] {
+  return [
+    "for (int t = 0; t < 3; t++) {",
+    "  if (j >= kend) break;",
+    `  acc4 += ${fetch("a", "pa")} * ${b4};`,
+    "  pa += user_sak; pb += user_sbk; j++;",
+    "}",
+  ];
 }

@@ -42,6 +42,11 @@ export function fetch(name: string, idx: string): string {
   return `dl_fetch(user_${name}, user_${name}Size, ${idx})`;
 }
 
+/** Reads the texel holding elements idx..idx+3 of texture argument `name` (idx a multiple of 4) as a vec4. */
+export function fetch4(name: string, idx: string): string {
+  return `dl_fetch4(user_${name}, user_${name}Size, ${idx})`;
+}
+
 export class Program {
   private shortcut: KernelShortcut;
   readonly key: string;
