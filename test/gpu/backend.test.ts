@@ -126,6 +126,9 @@ describe.runIf(enabled)("gpu backend (gpu.js on headless-gl) [gpu]", () => {
       expect(back.dtype).toBe(dtype);
       expect(Array.from(back.dataSync())).toEqual(Array.from(c.dataSync()));
     }
+    // Integers float32 cannot hold exactly are refused, not rounded.
+    expect(() => tensor([2 ** 24 + 1], { dtype: "int32", device: "cpu" }).to("gpu")).toThrow(/int32 value 16777217 .* exact only for \|x\| <= 2\^24/);
+    expect(() => tensor([0, -(2 ** 31)], { dtype: "int64", device: "gpu" })).toThrow(DTypeError);
     // A strided view reads back in its own order.
     const m = tensor([[1, 2, 3], [4, 5, 6]]).t();
     expect(m.to("cpu").tolist()).toEqual([[1, 4], [2, 5], [3, 6]]);
@@ -202,6 +205,39 @@ describe.runIf(enabled)("gpu backend (gpu.js on headless-gl) [gpu]", () => {
     expect(Array.from(c).every((v, i) => v === i + 1)).toBe(true);
     const hits = scatterAdd(zeros(3), 0, zeros(9000, { dtype: "int64" }), ones(9000));
     expect(hits.tolist()).toEqual([9000, 0, 0]);
+  });
+
+  it("matmul agrees with the CPU for every operand read pattern (aligned texels, transposed, sliced, odd N, split K)", () => {
+    manualSeed(3);
+    // Operands as views whose layouts pick each kernel path.
+    const cases: [string, () => [Tensor, Tensor]][] = [
+      ["row-major, N % 4 == 0 (A and B a texel at a time)", () => [randn(12, 40), randn(40, 8)]],
+      ["B transposed (B's k-runs a texel at a time)", () => [randn(12, 40), randn(8, 40).t()]],
+      ["A transposed (A one value per k)", () => [randn(40, 12).t(), randn(40, 8)]],
+      ["B sliced off alignment", () => [randn(12, 40), randn(40, 9).narrow(1, 1, 8)]],
+      ["A sliced off alignment, K % 4 != 0", () => [randn(12, 43).narrow(1, 1, 41), randn(41, 12)]],
+      ["batched, broadcast batch", () => [randn(3, 8, 20), randn(1, 20, 4).expand(3, 20, 4)]],
+      ["odd N (scalar path)", () => [randn(5, 7), randn(7, 3)]],
+      ["odd N, M % 4 == 0, long K (computed transposed)", () => [randn(16, 300), randn(300, 9)]],
+      ["split K (partial products), four outputs per texel", () => [randn(4, 4500), randn(4500, 8)]],
+      ["split K, odd N, transposed", () => [randn(8, 4500).t().t(), randn(9, 4500).t()]],
+    ];
+    for (const [name, make] of cases) {
+      // Made on the gpu (the default device here): the views keep their layout there.
+      const [a, b] = make();
+      const want = matmul(a.to("cpu"), b.to("cpu")).dataSync();
+      const got = matmul(a, b).dataSync();
+      expect(got.length, name).toBe(want.length);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs((got[i] as number) - (want[i] as number)));
+      const scale = Math.sqrt(a.shape[a.ndim - 1] as number);
+      expect(worst / scale, name).toBeLessThan(1e-5);
+    }
+    const programs = [...gpu.kernels().keys()].filter((k) => k.startsWith("matmul|"));
+    for (const pattern of ["quad-a4-bn4", "quad-a4-bk4", "quad-bn4", "quad-b1", "scalar"]) {
+      expect(programs.some((k) => k.endsWith(`|${pattern}`)), pattern).toBe(true);
+    }
+    expect(programs).toContain("matmul|partial|quad-a4-bn4");
   });
 
   it("memory stays flat over a 1000-step MLP training loop with tidy", () => {

@@ -1,9 +1,10 @@
 import type { DType, StridedRef } from "@dl/tensor";
-import { fill } from "./elementwise.js";
+import { copy, fill } from "./elementwise.js";
 import { finalize } from "./map.js";
 import { MAX_LOOP, fetch, fetch4 } from "./program.js";
 import { reduceWalks } from "./reduce.js";
 import type { Runtime } from "./runtime.js";
+import type { GpuStorage } from "./storage.js";
 import { coalesce } from "./strided.js";
 
 /**
@@ -22,12 +23,31 @@ export const KCHUNK = MAX_LOOP / 2;
 /** How an operand's 4 consecutive k (or n) values can be read: 1 = one aligned texel, 0 = one by one. */
 const aligned = (offset: number, ...strides: number[]) => offset % 4 === 0 && strides.every((s) => s % 4 === 0);
 
-export function matmul(rt: Runtime, a: StridedRef, b: StridedRef, dtype: DType): ReturnType<Runtime["wrap"]> {
+export function matmul(rt: Runtime, a: StridedRef, b: StridedRef, dtype: DType): GpuStorage {
   const [B, M, K] = a.shape as [number, number, number];
   const N = b.shape[2] as number;
   const total = B * M * N;
   if (total === 0) return rt.wrap(null, 0, dtype);
   if (K === 0) return fill(rt, total, 0, dtype);
+  if (N % 4 !== 0 && M % 4 === 0 && K >= 64) {
+    // Four outputs per texel need rows of a multiple of 4: compute C^T = B^T A^T (the usual shape
+    // of weight gradients, [out, in] with a small odd `in`), then transpose it into place.
+    const [sab, sam, sak] = a.strides as [number, number, number];
+    const [sbb, sbk, sbn] = b.strides as [number, number, number];
+    const bt: StridedRef = { ...b, shape: [B, N, K], strides: [sbb, sbn, sbk] };
+    const at: StridedRef = { ...a, shape: [B, K, M], strides: [sab, sak, sam] };
+    const ct = product(rt, bt, at, dtype);
+    const c = copy(rt, { data: ct, dtype, shape: [B, M, N], strides: [N * M, 1, M], offset: 0 }, dtype);
+    rt.tracker.free(ct);
+    return c;
+  }
+  return product(rt, a, b, dtype);
+}
+
+function product(rt: Runtime, a: StridedRef, b: StridedRef, dtype: DType): GpuStorage {
+  const [B, M, K] = a.shape as [number, number, number];
+  const N = b.shape[2] as number;
+  const total = B * M * N;
   const chunks = Math.ceil(K / KCHUNK);
   const partial = chunks > 1;
   const [sab, sam, sak] = a.strides as [number, number, number];
