@@ -97,3 +97,59 @@ describeEachBackend("fused max pooling vs the generic path", (device) => {
     expect(calls.maxPool2dBackward).toBeGreaterThan(0);
   });
 });
+
+const AVG = ["avgPool2d", "avgPool2dBackward"] as const;
+
+type AvgCase = { x: number[]; k: number | number[]; o: F.AvgPoolOptions };
+
+// Padding with and without countIncludePad, ceil mode (windows clipped by the padded input), divisorOverride.
+const avgCases: AvgCase[] = [
+  { x: [2, 3, 8, 8], k: 2, o: {} },
+  { x: [2, 2, 7, 9], k: 3, o: { stride: 2, padding: 1 } },
+  { x: [2, 2, 7, 9], k: 3, o: { stride: 2, padding: 1, countIncludePad: false } },
+  { x: [1, 3, 9, 7], k: [3, 2], o: { stride: [2, 1], padding: [1, 1], ceilMode: true } },
+  { x: [1, 2, 10, 6], k: [4, 3], o: { stride: [3, 2], padding: [2, 1], ceilMode: true, countIncludePad: false } },
+  { x: [2, 2, 5, 5], k: 3, o: { stride: 1, padding: 1, divisorOverride: 5 } },
+  { x: [1, 2, 4, 4], k: 4, o: { stride: 3, padding: 2, ceilMode: true, countIncludePad: false } },
+];
+
+/** Runs f with the fused average-pooling kernels and on the generic path: outputs and input grads agree. */
+function agreeAvg(device: string, f: (x: Tensor) => Tensor, x: Tensor) {
+  const g = randn(f(x).shape);
+  const run = () => {
+    const leaf = x.detach().clone().requiresGrad_();
+    const y = f(leaf);
+    sum(mul(y, g)).backward();
+    return [Array.from(y.dataSync()), Array.from((leaf.grad as Tensor).dataSync())];
+  };
+  const [fused, calls] = countingCalls(device, AVG, run);
+  expect(calls).toEqual({ avgPool2d: 1, avgPool2dBackward: 1 });
+  const generic = withoutKernels(device, AVG, run);
+  expectClose(fused[0] as number[], generic[0] as number[], "output");
+  expectClose(fused[1] as number[], generic[1] as number[], "input grad");
+}
+
+describeEachBackend("fused average pooling vs the generic path", (device) => {
+  for (const c of avgCases) {
+    it(`avgPool2d x ${c.x} k ${c.k} ${JSON.stringify(c.o)}`, () => {
+      manualSeed(31);
+      agreeAvg(device, (x) => F.avgPool2d(x, c.k, c.o), randn(c.x));
+    });
+  }
+
+  it("avgPool1d, unbatched and strided inputs", () => {
+    manualSeed(32);
+    agreeAvg(device, (x) => F.avgPool1d(x, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), randn([2, 3, 12]));
+    agreeAvg(device, (x) => F.avgPool2d(x, 2, { stride: 1 }), randn([3, 5, 6]));
+    agreeAvg(device, (x) => F.avgPool2d(x.transpose(2, 3), [2, 3], { stride: 2, padding: 1 }), randn([2, 2, 7, 5]));
+  });
+
+  it("second derivatives (gradgradcheck)", () => {
+    manualSeed(33);
+    const x = randn([1, 2, 5, 6], { dtype: "float64" }).requiresGrad_();
+    const pool = (t: Tensor) => F.avgPool2d(t, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false });
+    const [ok, calls] = countingCalls(device, AVG, () => gradgradcheck((t) => mul(pool(t), pool(t)), [x]));
+    expect(ok).toBe(true);
+    expect(calls.avgPool2dBackward).toBeGreaterThan(0);
+  });
+});

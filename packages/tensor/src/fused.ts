@@ -64,6 +64,14 @@ export interface FusedKernels {
   maxPool2d?: (x: StridedRef, g: WindowGeometry) => { values: unknown; indices: unknown };
   /** Max pooling's input gradient: each [N, C, ho, wo] grad summed into [N, C, H, W] at its flat index. */
   maxPool2dBackward?: (grad: StridedRef, indices: StridedRef, g: WindowGeometry) => unknown;
+  /**
+   * Average pooling of x [N, C, H, W] (zero padding, no dilation) into [N, C, ho, wo]: each window's
+   * sum over the input divided by `divisor`, or when it is 0 by PyTorch's window size (clipped to the
+   * padded input with countIncludePad, else to the input; an empty window divides by 1).
+   */
+  avgPool2d?: (x: StridedRef, g: WindowGeometry, countIncludePad: boolean, divisor: number) => unknown;
+  /** Average pooling's input gradient: each [N, C, ho, wo] grad, divided as in avgPool2d, spread over its window. */
+  avgPool2dBackward?: (grad: StridedRef, g: WindowGeometry, countIncludePad: boolean, divisor: number) => unknown;
   // ---- optimizer updates ----
   /**
    * One Adam/AdamW step of PyTorch's _single_tensor_adam(w), IN PLACE: updates the storages behind
@@ -149,5 +157,3 @@ export interface WindowGeometry {
 export function fusedKernel<K extends keyof FusedKernels>(t: Tensor, name: K): FusedKernels[K] | undefined {
   return t.backend.fused?.[name];
 }
-
-

@@ -2,7 +2,7 @@ import type { FusedKernels } from "@dl/tensor";
 import { col2im, im2col } from "./conv.js";
 import { layerNorm, layerNormBackward } from "./norm.js";
 import { adamStep, sgdStep } from "./optim.js";
-import { maxPool2d, maxPool2dBackward } from "./pool.js";
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.js";
 import { softmax, softmaxBackward } from "./softmax.js";
 
 /** The cpu backend's fused kernels (see FusedKernels in @dl/tensor), one family per file. */
@@ -15,6 +15,8 @@ export const cpuFusedKernels: FusedKernels = {
   col2im,
   maxPool2d,
   maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
   adamStep,
   sgdStep,
 };

@@ -68,3 +68,57 @@ export function maxPool2dBackward(grad: StridedRef, indices: StridedRef, g: Wind
   }
   return finalize(out, grad.dtype);
 }
+
+/** PyTorch's average-pooling divisor of window (y, z), or `divisor` when non-zero. */
+function avgDivisor(g: WindowGeometry, y: number, z: number, countIncludePad: boolean, divisor: number): number {
+  if (divisor !== 0) return divisor;
+  const r0 = y * g.sh - g.pt;
+  const c0 = z * g.sw - g.pl;
+  const r1 = Math.min(r0 + g.kh, g.h + g.pt);
+  const c1 = Math.min(c0 + g.kw, g.w + g.pl);
+  if (countIncludePad) return (r1 - r0) * (c1 - c0);
+  const d = Math.max(Math.min(r1, g.h) - Math.max(r0, 0), 0) * Math.max(Math.min(c1, g.w) - Math.max(c0, 0), 0);
+  return d === 0 ? 1 : d;
+}
+
+/**
+ * Average pooling forward (`grad` null: x [N, C, H, W] -> [N, C, ho, wo]) or backward (x is the
+ * grad [N, C, ho, wo] -> [N, C, H, W]): the same window walk, summing or spreading.
+ */
+function avgPool(x: StridedRef, g: WindowGeometry, countIncludePad: boolean, divisor: number, backward: boolean): HostArray {
+  const out = allocArray(g.n * g.c * (backward ? g.h * g.w : g.ho * g.wo), x.dtype);
+  const src = x.data as HostArray;
+  const [sN, sC, sH, sW] = x.strides as [number, number, number, number];
+  let o = 0;
+  for (let n = 0; n < g.n; n++) {
+    for (let c = 0; c < g.c; c++) {
+      const base = x.offset + n * sN + c * sC;
+      const plane = (n * g.c + c) * g.h * g.w;
+      for (let y = 0; y < g.ho; y++) {
+        const r0 = y * g.sh - g.pt;
+        const ra = Math.max(r0, 0);
+        const rb = Math.min(r0 + g.kh, g.h);
+        for (let z = 0; z < g.wo; z++, o++) {
+          const c0 = z * g.sw - g.pl;
+          const ca = Math.max(c0, 0);
+          const cb = Math.min(c0 + g.kw, g.w);
+          const d = avgDivisor(g, y, z, countIncludePad, divisor);
+          if (backward) {
+            const v = (src[base + y * sH + z * sW] as number) / d;
+            for (let r = ra; r < rb; r++) for (let k = ca; k < cb; k++) out[plane + r * g.w + k] = (out[plane + r * g.w + k] as number) + v;
+          } else {
+            let s = 0;
+            for (let r = ra; r < rb; r++) for (let k = ca; k < cb; k++) s += src[base + r * sH + k * sW] as number;
+            out[o] = s / d;
+          }
+        }
+      }
+    }
+  }
+  return finalize(out, x.dtype);
+}
+
+export const avgPool2d = (x: StridedRef, g: WindowGeometry, countIncludePad: boolean, divisor: number) =>
+  avgPool(x, g, countIncludePad, divisor, false);
+export const avgPool2dBackward = (grad: StridedRef, g: WindowGeometry, countIncludePad: boolean, divisor: number) =>
+  avgPool(grad, g, countIncludePad, divisor, true);

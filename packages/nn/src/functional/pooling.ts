@@ -286,6 +286,27 @@ function avgDivisors(size: number, kernel: number, stride: number, pad: number, 
   return out;
 }
 
+type AvgArgs = [g: Geometry, countIncludePad: boolean, divisor: number];
+const avgPoolFused = (x: Tensor, ...a: AvgArgs): Tensor => AvgPoolFused(x, ...a);
+const avgPoolGrad = (grad: Tensor, ...a: AvgArgs): Tensor => AvgPoolGrad(grad, ...a);
+
+/** Fused average pooling (as F.avgPool2d's rules); backward is AvgPoolGrad and vice versa, so any order of derivative works. */
+const AvgPoolFused = defineFunction("AvgPool2D", {
+  forward(ctx, x: Tensor, g: Geometry, countIncludePad: boolean, divisor: number) {
+    ctx.data.args = [g, countIncludePad, divisor];
+    return fromKernel(x, requireKernel(x, "avgPool2d")(x.ref, g, countIncludePad, divisor), [g.n, g.c, g.ho, g.wo]);
+  },
+  backward: (ctx, grad) => [avgPoolGrad(grad, ...(ctx.data.args as AvgArgs))],
+});
+
+const AvgPoolGrad = defineFunction("AvgPool2DBackward", {
+  forward(ctx, grad: Tensor, g: Geometry, countIncludePad: boolean, divisor: number) {
+    ctx.data.args = [g, countIncludePad, divisor];
+    return fromKernel(grad, requireKernel(grad, "avgPool2dBackward")(grad.ref, g, countIncludePad, divisor), [g.n, g.c, g.h, g.w]);
+  },
+  backward: (ctx, gg) => [avgPoolFused(gg, ...(ctx.data.args as AvgArgs))],
+});
+
 function avgPoolNd(op: string, k: number, input: Tensor, kernelSize: IntOrTuple, options: AvgPoolOptions): Tensor {
   const unbatched = checkRank(op, input, k);
   checkFloating(op, input);
@@ -296,6 +317,9 @@ function avgPoolNd(op: string, k: number, input: Tensor, kernelSize: IntOrTuple,
   }
   const x = as4d(input, k, unbatched);
   const g = poolGeometry(op, x, a, options.ceilMode ?? false, k);
+  if (fusedKernel(x, "avgPool2d") && fusedKernel(x, "avgPool2dBackward")) {
+    return from4d(avgPoolFused(x, g, options.countIncludePad ?? true, divisorOverride ?? 0), k, unbatched);
+  }
   const sums = sum(im2col(x, g), [2, 3]);
   let out: Tensor;
   if (divisorOverride !== null) out = div(sums, divisorOverride);
