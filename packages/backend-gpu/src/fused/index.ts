@@ -3,7 +3,7 @@ import type { Runtime } from "../runtime.js";
 import { col2im, im2col } from "./conv.js";
 import { layerNorm, layerNormBackward } from "./norm.js";
 import { adamStep, sgdStep } from "./optim.js";
-import { maxPool2d, maxPool2dBackward } from "./pool.js";
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.js";
 import { softmax, softmaxBackward } from "./softmax.js";
 
 /** The gpu backend's fused kernels (see FusedKernels in @dl/tensor), one family per file. */
@@ -17,6 +17,8 @@ export function gpuFusedKernels(rt: Runtime): FusedKernels {
     col2im: (cols, g) => col2im(rt, cols, g),
     maxPool2d: (x, g) => maxPool2d(rt, x, g),
     maxPool2dBackward: (grad, indices, g) => maxPool2dBackward(rt, grad, indices, g),
+    avgPool2d: (x, g, cip, divisor) => avgPool2d(rt, x, g, cip, divisor),
+    avgPool2dBackward: (grad, g, cip, divisor) => avgPool2dBackward(rt, grad, g, cip, divisor),
     adamStep: (p, g, m, v, vmax, o) => adamStep(rt, p, g, m, v, vmax, o),
     sgdStep: (p, g, buf, o) => sgdStep(rt, p, g, buf, o),
   };

@@ -119,3 +119,89 @@ export function maxPool2dBackward(rt: Runtime, grad: StridedRef, indices: Stride
   );
   return rt.wrap(out, total, dtype);
 }
+
+/** GLSL setting float `d` to the average-pooling divisor of window (oh, ow) (no int min/max in GLSL ES 1.00). */
+const divisorCode = [
+  "float d = float(user_divisor);",
+  "if (user_divisor == 0) {",
+  "  int r0 = oh * user_sh - user_pt;",
+  "  int c0 = ow * user_sw - user_pl;",
+  "  int r1 = r0 + user_kh < user_h + user_pt ? r0 + user_kh : user_h + user_pt;",
+  "  int c1 = c0 + user_kw < user_w + user_pl ? c0 + user_kw : user_w + user_pl;",
+  "  if (user_cip == 1) d = float((r1 - r0) * (c1 - c0));",
+  "  else {",
+  "    int rs = (r1 < user_h ? r1 : user_h) - (r0 > 0 ? r0 : 0);",
+  "    int cs = (c1 < user_w ? c1 : user_w) - (c0 > 0 ? c0 : 0);",
+  "    d = rs > 0 && cs > 0 ? float(rs * cs) : 1.0;",
+  "  }",
+  "}",
+].join("\n");
+
+const AVG_INTS = ["h", "w", "c", "hasPrev", "last", "t0", "t1", "off", "s0", "s1", "s2", "s3", "kh", ...WINDOW_INTS, "cip", "divisor"];
+
+/**
+ * Average pooling forward (x [N, C, H, W] -> [N, C, ho, wo]: a window sum over the input) or
+ * backward (grad [N, C, ho, wo] -> [N, C, H, W]: each input pixel sums the covering windows'
+ * grads), each divided by its window's divisor. Taps beyond MAX_LOOP continue in further passes.
+ */
+function avgPool(rt: Runtime, x: StridedRef, g: WindowGeometry, cip: boolean, divisor: number, backward: boolean): GpuStorage {
+  const total = g.n * g.c * (backward ? g.h * g.w : g.ho * g.wo);
+  const dtype = x.dtype;
+  if (total === 0) return rt.wrap(null, 0, dtype);
+  const [rows, cols] = backward ? ["h", "w"] : ["ho", "wo"];
+  const program = rt.programs.get(`avgPool2d${backward ? "Backward" : ""}|${dtype}`, () => ({
+    textures: ["x", "prev"],
+    ints: AVG_INTS,
+    body: [
+      `int ${cols === "w" ? "w" : "ow"} = i - (i / user_${cols}) * user_${cols};`,
+      `int q = i / user_${cols};`,
+      `int ${rows === "h" ? "h" : "oh"} = q - (q / user_${rows}) * user_${rows};`,
+      `q = q / user_${rows};`,
+      "int ch = q - (q / user_c) * user_c;",
+      "int base = user_off + (q / user_c) * user_s0 + ch * user_s1;",
+      `float acc = user_hasPrev == 1 ? ${fetch("prev", "i")} : 0.0;`,
+      ...(backward
+        ? [
+            `for (int k = 0; k < ${MAX_LOOP}; k++) {`,
+            "  int t = user_t0 + k;",
+            "  if (t >= user_t1) break;",
+            coveringWindow,
+            divisorCode,
+            `  acc += ${fetch("x", "base + oh * user_s2 + ow * user_s3")} / d;`,
+            "}",
+            `return ${finalize(dtype, "acc")};`,
+          ]
+        : [
+            "int r0 = oh * user_sh - user_pt;",
+            "int c0 = ow * user_sw - user_pl;",
+            `for (int k = 0; k < ${MAX_LOOP}; k++) {`,
+            "  int t = user_t0 + k;",
+            "  if (t >= user_t1) break;",
+            "  int ti = t / user_kw;",
+            "  int r = r0 + ti;",
+            "  int cc = c0 + t - ti * user_kw;",
+            "  if (r < 0 || r >= user_h || cc < 0 || cc >= user_w) continue;",
+            `  acc += ${fetch("x", "base + r * user_s2 + cc * user_s3")};`,
+            "}",
+            "if (user_last == 0) return acc;",
+            divisorCode,
+            `return ${finalize(dtype, "acc / d")};`,
+          ]),
+    ].join("\n"),
+  }));
+  const taps = g.kh * g.kw;
+  const src = rt.tex(x);
+  const out = tapPasses(taps, (t0, t1, prev) =>
+    program.run(
+      total,
+      [src, prev ?? src],
+      [g.h, g.w, g.c, prev ? 1 : 0, t1 >= taps ? 1 : 0, t0, t1, x.offset, ...x.strides, g.kh, ...windowInts(g), cip ? 1 : 0, divisor],
+    ),
+  );
+  return rt.wrap(out, total, dtype);
+}
+
+export const avgPool2d = (rt: Runtime, x: StridedRef, g: WindowGeometry, cip: boolean, divisor: number) =>
+  avgPool(rt, x, g, cip, divisor, false);
+export const avgPool2dBackward = (rt: Runtime, grad: StridedRef, g: WindowGeometry, cip: boolean, divisor: number) =>
+  avgPool(rt, grad, g, cip, divisor, true);
