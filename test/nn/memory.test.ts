@@ -1,11 +1,10 @@
 import "@dl/autograd";
-import { cpuBackend } from "@dl/backend-cpu";
 import { CrossEntropyLoss, LSTM, Linear } from "@dl/nn";
-import { manualSeed, randint, randn, tidy } from "@dl/tensor";
+import { getBackend, manualSeed, randint, randn, tidy } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
-import "../helpers/backends.js";
+import { describeEachBackend } from "../helpers/backends.js";
 
-describe("training loops do not leak storage", () => {
+describeEachBackend("training loops do not leak storage", (device) => {
   it("LSTM + Linear + cross-entropy steps leave memory() flat", () => {
     manualSeed(0);
     const lstm = new LSTM(8, 16, { batchFirst: true, numLayers: 2 });
@@ -22,9 +21,10 @@ describe("training loops do not leak storage", () => {
         for (const p of params) p.grad = null;
       });
     for (let i = 0; i < 3; i++) step();
-    const before = cpuBackend.memory();
+    const backend = getBackend(device);
+    const before = backend.memory();
     for (let i = 0; i < 20; i++) step();
-    const after = cpuBackend.memory();
+    const after = backend.memory();
     expect(after.storages).toBe(before.storages);
     expect(after.bytes).toBe(before.bytes);
   });

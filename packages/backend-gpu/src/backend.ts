@@ -1,4 +1,4 @@
-import { type Backend, DLError, type DType, type HostArray, type MemoryInfo, castScalar, hostArrayType } from "@dl/tensor";
+import { type Backend, DLError, type DType, type HostArray, type MemoryInfo, hostArrayType } from "@dl/tensor";
 import { createContext } from "./context.js";
 import { gpuFusedKernels } from "./fused/index.js";
 import { binary, copy, fill, unary, where, write } from "./elementwise.js";
@@ -9,7 +9,7 @@ import { argReduce, reduce } from "./reduce.js";
 import { Runtime } from "./runtime.js";
 import { scan } from "./scan.js";
 import { sort } from "./sort.js";
-import { GpuStorage, checkDType } from "./storage.js";
+import { GpuStorage, checkDType, toStorageValues } from "./storage.js";
 
 export interface GpuBackendOptions {
   /**
@@ -88,10 +88,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     },
     upload(values: ArrayLike<number>, dtype: DType) {
       checkDType(dtype);
-      const a = new Float32Array(values.length);
-      const exact = dtype === "float32";
-      for (let i = 0; i < values.length; i++) a[i] = exact ? (values[i] as number) : castScalar(values[i] as number, dtype);
-      return rt.upload(a, dtype);
+      return rt.upload(toStorageValues(values, dtype), dtype);
     },
     readSync: read,
     read: async (data: unknown, dtype: DType, size: number) => read(data, dtype, size),

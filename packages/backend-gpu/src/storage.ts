@@ -1,4 +1,4 @@
-import { DLError, type DType, DTypeError } from "@dl/tensor";
+import { DLError, type DType, DTypeError, castScalar } from "@dl/tensor";
 import type { GLTexture } from "./gpujs.js";
 
 /**
@@ -10,8 +10,9 @@ import type { GLTexture } from "./gpujs.js";
  * Every dtype is held as float32 values:
  * - float32 exactly; float16 / bfloat16 as float32 values rounded to the half format after every
  *   kernel (as the CPU backend and PyTorch: compute in float32, round each result);
- * - int32, int64 and bool as integral float32 values: exact for |x| <= 2^24 (16,777,216);
- *   larger integers are rounded to float32 (they do not wrap as 64-bit integers would);
+ * - int32, int64 and bool as integral float32 values: exact for |x| <= 2^24 (16,777,216).
+ *   Uploading a larger integer is refused (toStorageValues); one a kernel computes (a sum, a
+ *   product) is rounded to float32 (it does not wrap as 64-bit integers would);
  * - float64 is not supported (WebGL has no 64-bit floats): it throws a DTypeError.
  *
  * `write` replaces the texture of a storage (kernels cannot write into the texture they read), so
@@ -69,6 +70,36 @@ export function checkDType(dtype: DType): void {
         "use float32 on the GPU, or keep float64 tensors on the CPU with .to('cpu')",
     );
   }
+}
+
+/** The largest integer magnitude float32 holds exactly (and so integer dtypes on the gpu). */
+export const MAX_EXACT_INTEGER = 2 ** 24;
+
+/**
+ * Host values as the float32 values a storage of `dtype` holds. An int32/int64 value beyond 2^24
+ * is a DTypeError: float32 would silently round it (4294967295 becomes 4294967296), where PyTorch
+ * keeps it exact.
+ */
+export function toStorageValues(values: ArrayLike<number>, dtype: DType): Float32Array {
+  const out = new Float32Array(values.length);
+  if (dtype === "float32") {
+    out.set(values);
+    return out;
+  }
+  const integer = dtype === "int32" || dtype === "int64";
+  for (let i = 0; i < values.length; i++) {
+    const v = castScalar(values[i] as number, dtype);
+    if (integer && Math.abs(v) > MAX_EXACT_INTEGER) {
+      throw new DTypeError(
+        "gpu",
+        `${dtype} value ${v} (element ${i}) cannot be held exactly by the gpu backend: it stores integers as float32 values, ` +
+          `exact only for |x| <= 2^24 (${MAX_EXACT_INTEGER}); keep this tensor on the CPU, or convert it to float32 there first ` +
+          "(x.float().to('gpu')) if float32's rounding is what you want",
+      );
+    }
+    out[i] = v;
+  }
+  return out;
 }
 
 /** Live storages and texture bytes, for memory(). */
