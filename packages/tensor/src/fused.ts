@@ -1,4 +1,3 @@
-import type { DType } from "./dtype.js";
 import type { StridedRef } from "./backend.js";
 import type { Tensor } from "./tensor.js";
 
