@@ -97,10 +97,14 @@ describe.runIf(enabled)("gpu backend (gpu.js on headless-gl) [gpu]", () => {
 
   it("compiles a kernel once per signature, not once per size", () => {
     const run = (n: number) => sum(add(mul(zeros(n), 2), 1)).item();
-    // 70000 elements take a two-level reduction: both kinds of reduce pass compile here.
+    // 70000 elements take a two-level reduction: both kinds of reduce pass compile here. Sizes that
+    // are a multiple of 4 run the four-outputs-per-texel variant of each elementwise kernel, other
+    // sizes the one-output variant: at most two programs per signature.
     expect(run(70000)).toBe(70000);
-    const compiled = [...gpu.kernels().keys()];
     expect(run(3)).toBe(3);
+    const compiled = [...gpu.kernels().keys()];
+    expect(compiled).toContain("map|binary|mul|f|float32|r1|qtb");
+    expect(compiled).toContain("map|binary|mul|f|float32|r1");
     expect(run(1000)).toBe(1000);
     expect(run(17)).toBe(17);
     expect(run(250001)).toBe(250001);

@@ -1,8 +1,8 @@
 import type { DType, StridedRef } from "@dl/tensor";
-import { fetch } from "./program.js";
+import { fetch, fetch4 } from "./program.js";
 import type { Runtime } from "./runtime.js";
 import type { GpuStorage } from "./storage.js";
-import { coalesce, numel, walkCode, walkUniforms } from "./strided.js";
+import { type Walk, coalesce, numel, walkCode, walkUniforms } from "./strided.js";
 
 /**
  * The generic elementwise kernel: output element i (row-major over `shape`) is `expr` of the
@@ -29,6 +29,33 @@ export function mapKernel(
   );
   const rank = walk.shape.length;
   const wu = walkUniforms("w", walk, vars);
+  // Expressions that read the output index itself (`i`) are computed one output at a time.
+  const reads = /\bi\b/.test(expr(names.map((_, k) => `v${k}`))) ? null : quadReads(walk, operands);
+  if (reads !== null) {
+    // Four outputs per texel, computed together: each operand's four values are one texel read
+    // ("t": a contiguous aligned run) or one value for all four ("b": broadcast along the run).
+    const program = rt.programs.get(`map|${key}|r${rank}|q${reads.join("")}`, () => ({
+      textures: names,
+      ints: [...wu.names, ...names.map((nm) => `${nm}off`)],
+      floats: floats.map((f) => f.name),
+      body: [
+        "int lane = i - (i / 4) * 4;",
+        "if (lane != 0) return lane == 1 ? DL_QUAD.g : (lane == 2 ? DL_QUAD.b : DL_QUAD.a);",
+        ...names.map((nm) => `int p${nm} = user_${nm}off;`),
+        walkCode("w", rank, vars, "i"),
+        ...names.map((nm, k) => (reads[k] === "t" ? `vec4 v${k} = ${fetch4(nm, `p${nm}`)};` : `float v${k} = ${fetch(nm, `p${nm}`)};`)),
+        `DL_QUAD = vec4(${["x", "y", "z", "w"].map((l) => expr(names.map((_, k) => (reads[k] === "t" ? `v${k}.${l}` : `v${k}`)))).join(", ")});`,
+        "return DL_QUAD.r;",
+      ].join("\n"),
+    }));
+    const texture = program.run(
+      n,
+      operands.map((o) => rt.tex(o)),
+      [...wu.values, ...operands.map((o) => o.offset)],
+      floats.map((f) => f.value),
+    );
+    return rt.wrap(texture, n, outDtype);
+  }
   const program = rt.programs.get(`map|${key}|r${rank}`, () => ({
     textures: names,
     ints: [...wu.names, ...names.map((nm) => `${nm}off`)],
@@ -47,6 +74,27 @@ export function mapKernel(
     floats.map((f) => f.value),
   );
   return rt.wrap(texture, n, outDtype);
+}
+
+/**
+ * How each operand can supply four consecutive outputs at once, or null when some cannot: the
+ * innermost walked dim must be a multiple of 4 long, and each operand either contiguous along it
+ * with every stride and its offset a multiple of 4 (its four values are one texel), or constant
+ * along it (stride 0).
+ */
+function quadReads(walk: Walk, operands: readonly StridedRef[]): ("t" | "b")[] | null {
+  const rank = walk.shape.length;
+  if (rank === 0 || (walk.shape[rank - 1] as number) % 4 !== 0) return null;
+  const reads: ("t" | "b")[] = [];
+  for (let k = 0; k < operands.length; k++) {
+    const strides = walk.strides[k] as number[];
+    const inner = strides[rank - 1] as number;
+    if (inner === 0) reads.push("b");
+    else if (inner === 1 && (operands[k] as StridedRef).offset % 4 === 0 && strides.every((st, d) => d === rank - 1 || st % 4 === 0))
+      reads.push("t");
+    else return null;
+  }
+  return reads;
 }
 
 /** GLSL that rounds a computed value to what `dtype` holds. */
