@@ -35,6 +35,11 @@ vec4 dl_fetch4(sampler2D tex, ivec2 size, int idx) {
   return ${texture2D === "texture" ? "texelFetch(tex, ivec2(x, y), 0)" : "texture2D(tex, (vec2(float(x), float(y)) + 0.5) / vec2(size))"};
 }
 
+/* the texel at column x, row y */
+vec4 dl_texel(sampler2D tex, ivec2 size, int x, int y) {
+  return ${texture2D === "texture" ? "texelFetch(tex, ivec2(x, y), 0)" : "texture2D(tex, (vec2(float(x), float(y)) + 0.5) / vec2(size))"};
+}
+
 /*
  * The four values of the texel being rendered. gpu.js computes a fragment's four outputs by calling
  * the kernel for lanes r, g, b, a in that order, so a kernel may compute all four in lane r, keep

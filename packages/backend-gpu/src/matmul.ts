@@ -106,31 +106,54 @@ function loop(pattern: string): string[] {
   ];
   switch (pattern) {
     case "quad-a4-bn4":
-      // A's k-run and B's n-runs are whole texels.
+      // A's k-run and B's n-runs are whole texels, walked by texel coordinates (no divisions).
       return [
         "vec4 acc4 = vec4(0.0);",
+        ...cursor("a", "pa", "1"),
+        ...cursor("b", "pb", "user_sbk / 4"),
+        "int b1x; int b1y; int b2x; int b2y; int b3x; int b3y;",
         `for (int q = 0; q < ${KCHUNK / 4}; q++) {`,
         "  if (j + 4 > kend) break;",
-        `  vec4 a4 = ${fetch4("a", "pa")};`,
-        `  acc4 += a4.x * ${fetch4("b", "pb")} + a4.y * ${fetch4("b", "pb + user_sbk")} + a4.z * ${fetch4("b", "pb + 2 * user_sbk")} + a4.w * ${fetch4("b", "pb + 3 * user_sbk")};`,
+        "  vec4 a4 = dl_texel(user_a, user_aSize, ax, ay);",
+        ...step("a", "ax", "ay", "ax", "ay"),
+        ...step("b", "b1x", "b1y", "bx", "by"),
+        ...step("b", "b2x", "b2y", "b1x", "b1y"),
+        ...step("b", "b3x", "b3y", "b2x", "b2y"),
+        "  acc4 += a4.x * dl_texel(user_b, user_bSize, bx, by) + a4.y * dl_texel(user_b, user_bSize, b1x, b1y)",
+        "        + a4.z * dl_texel(user_b, user_bSize, b2x, b2y) + a4.w * dl_texel(user_b, user_bSize, b3x, b3y);",
+        ...step("b", "bx", "by", "b3x", "b3y"),
         "  pa += 4; pb += 4 * user_sbk; j += 4;",
         "}",
         ...tail(b4n),
       ];
     case "quad-a4-bk4":
-      // B transposed: each output column's k-run is a whole texel.
+      // B transposed: each output column's k-run is a whole texel; five cursors move one texel a step.
       return [
         "vec4 acc4 = vec4(0.0);",
+        ...cursor("a", "pa", "1"),
+        ...[0, 1, 2, 3].flatMap((c) => cursor("b", `pb + ${c} * user_sbn`, "1", `c${c}`)),
         `for (int q = 0; q < ${KCHUNK / 4}; q++) {`,
         "  if (j + 4 > kend) break;",
-        `  vec4 a4 = ${fetch4("a", "pa")};`,
-        `  acc4 += vec4(dot(a4, ${fetch4("b", "pb")}), dot(a4, ${fetch4("b", "pb + user_sbn")}), dot(a4, ${fetch4("b", "pb + 2 * user_sbn")}), dot(a4, ${fetch4("b", "pb + 3 * user_sbn")}));`,
+        "  vec4 a4 = dl_texel(user_a, user_aSize, ax, ay);",
+        "  acc4 += vec4(" + [0, 1, 2, 3].map((c) => `dot(a4, dl_texel(user_b, user_bSize, c${c}x, c${c}y))`).join(", ") + ");",
+        ...step("a", "ax", "ay", "ax", "ay"),
+        ...[0, 1, 2, 3].flatMap((c) => step("b", `c${c}x`, `c${c}y`, `c${c}x`, `c${c}y`, `c${c}`)),
         "  pa += 4; pb += 4; j += 4;",
         "}",
         ...tail(b4col),
       ];
     case "quad-bn4":
-      return ["vec4 acc4 = vec4(0.0);", ...perK(b4n)];
+      // B's n-runs are whole texels, walked by a texel cursor; A one value per k.
+      return [
+        "vec4 acc4 = vec4(0.0);",
+        ...cursor("b", "pb", "user_sbk / 4"),
+        `for (int q = 0; q < ${KCHUNK}; q++) {`,
+        "  if (j >= kend) break;",
+        `  acc4 += ${fetch("a", "pa")} * dl_texel(user_b, user_bSize, bx, by);`,
+        ...step("b", "bx", "by", "bx", "by"),
+        "  pa += user_sak; j++;",
+        "}",
+      ];
     case "quad-b1":
       return ["vec4 acc4 = vec4(0.0);", ...perK(b4col)];
     default:
@@ -162,5 +185,30 @@ function tail(b4: string): string[] {
     `  acc4 += ${fetch("a", "pa")} * ${b4};`,
     "  pa += user_sak; pb += user_sbk; j++;",
     "}",
+  ];
+}
+
+/**
+ * Declares a texel cursor over texture `t` at element `idx` (a multiple of 4): its column and row
+ * (`${name}x`, `${name}y`) and its step of `texels` texels split into whole rows and a remainder,
+ * so that moving it costs additions instead of the two divisions of dl_fetch4.
+ */
+function cursor(t: string, idx: string, texels: string, name = t): string[] {
+  return [
+    `int ${name}t = (${idx}) / 4;`,
+    `int ${name}y = ${name}t / user_${t}Size.x;`,
+    `int ${name}x = ${name}t - ${name}y * user_${t}Size.x;`,
+    `int ${name}dt = ${texels};`,
+    `int ${name}dy = ${name}dt / user_${t}Size.x;`,
+    `int ${name}dx = ${name}dt - ${name}dy * user_${t}Size.x;`,
+  ];
+}
+
+/** Moves a cursor of texture `t` one step (by the step of cursor `name`) from (fx, fy) to (x, y). */
+function step(t: string, x: string, y: string, fx: string, fy: string, name = t): string[] {
+  return [
+    `  ${x} = ${fx} + ${name}dx;`,
+    `  ${y} = ${fy} + ${name}dy;`,
+    `  if (${x} >= user_${t}Size.x) { ${x} -= user_${t}Size.x; ${y} += 1; }`,
   ];
 }
