@@ -1,5 +1,5 @@
 import { cpuBackend } from "@dl/backend-cpu";
-import { type Backend, type DType, registerBackend, setDefaultDevice } from "@dl/tensor";
+import { type Backend, type DType, getDefaultDevice, registerBackend, setDefaultDevice } from "@dl/tensor";
 import { type TestContext, afterEach, beforeAll, beforeEach, describe } from "vitest";
 
 /**
@@ -21,6 +21,14 @@ registerBackend(cpuBackend);
 export function backendSupports(device: string, dtype: DType): boolean {
   const entry = testBackends.find((b) => b.device === device);
   return !(entry?.unsupported ?? []).includes(dtype);
+}
+
+/**
+ * A float64 fixture tensor as float32 when the default device has no float64, so that PyTorch's
+ * float64 goldens also check such a device (compare at a float32 tolerance).
+ */
+export function onDefaultDevice<T extends { dtype: DType }>(spec: T): T {
+  return spec.dtype === "float64" && !backendSupports(getDefaultDevice(), "float64") ? { ...spec, dtype: "float32" } : spec;
 }
 
 // The test running now, so that a backend can skip it when it meets a dtype it does not support.

@@ -3,13 +3,15 @@ import * as nn from "@dl/nn";
 import { F, type Module } from "@dl/nn";
 import { Tensor } from "@dl/tensor";
 import { expect, it } from "vitest";
-import { type TSpec, expectClose, fromSpec, loadFixtures } from "../helpers/fixtures.js";
+import { onDefaultDevice } from "../helpers/backends.js";
+import { type TSpec, expectClose as expectCloseSpec, fromSpec as fromSpecExact, loadFixtures } from "../helpers/fixtures.js";
 
 /**
  * Runs the PyTorch fixtures of tooling/fixtures/gen_nn_conv.py (test/fixtures/nn_conv.json):
  * functional cases (output, returned indices, gradients of every differentiable tensor for a
  * random upstream gradient), module cases (weights loaded by loadStateDict; output and gradients
- * of the input and every parameter) and reprs.
+ * of the input and every parameter) and reprs. On a device without float64 (the gpu) the float64
+ * cases run in float32 against the same goldens.
  */
 
 export interface FnCase {
@@ -46,11 +48,15 @@ const anyNn = nn as any;
 /** float32 results compare with a slightly looser tolerance: dl sums in another order than PyTorch's kernels. */
 const tol = (spec: TSpec) => (spec.dtype === "float32" ? { rtol: 1e-4, atol: 1e-5 } : {});
 
+const fromSpec = (spec: TSpec, options: { requiresGrad?: boolean } = {}): Tensor => fromSpecExact(onDefaultDevice(spec), options);
+const expectClose = (actual: Tensor, spec: TSpec, options = tol(onDefaultDevice(spec))): void =>
+  expectCloseSpec(actual, onDefaultDevice(spec), options);
+
 export function runCase(c: FnCase): void {
   const tensors = c.tensors.map(([, spec, diff]) => (spec === null ? null : fromSpec(spec, { requiresGrad: diff })));
   const res = anyF[c.op](...tensors, ...c.args, c.options) as Tensor | [Tensor, Tensor];
   const [out, idx] = res instanceof Tensor ? [res, undefined] : res;
-  expectClose(out, c.out, tol(c.out));
+  expectClose(out, c.out);
   if (c.indices) {
     expect(idx, "indices returned").toBeInstanceOf(Tensor);
     expectClose(idx as Tensor, c.indices);
@@ -60,7 +66,7 @@ export function runCase(c: FnCase): void {
   out.backward(fromSpec(c.upstream));
   leaves.forEach((t, i) => {
     const want = c.grads[i];
-    if (want) expectClose(t.grad as Tensor, want, tol(want));
+    if (want) expectClose(t.grad as Tensor, want);
   });
 }
 
@@ -76,7 +82,7 @@ export function construct(cls: string, args: unknown[], options: Record<string, 
 
 export function runModuleCase(c: ModuleCase): void {
   const [cls, args, options] = c.ctor;
-  const m = construct(cls, args, { ...options, dtype: "float64" });
+  const m = construct(cls, args, { ...options, dtype: onDefaultDevice({ dtype: "float64" as const }).dtype });
   m.loadStateDict(Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, fromSpec(v)])));
   const x = fromSpec(c.input, { requiresGrad: true });
   // biome-ignore lint/suspicious/noExplicitAny: forward's extra arguments vary by class
