@@ -31,40 +31,27 @@ export function mapKernel(
   const wu = walkUniforms("w", walk, vars);
   // Expressions that read the output index itself (`i`) are computed one output at a time.
   const reads = /\bi\b/.test(expr(names.map((_, k) => `v${k}`))) ? null : quadReads(walk, operands);
-  if (reads !== null) {
-    // Four outputs per texel, computed together: each operand's four values are one texel read
-    // ("t": a contiguous aligned run) or one value for all four ("b": broadcast along the run).
-    const program = rt.programs.get(`map|${key}|r${rank}|q${reads.join("")}`, () => ({
-      textures: names,
-      ints: [...wu.names, ...names.map((nm) => `${nm}off`)],
-      floats: floats.map((f) => f.name),
-      body: [
-        "int lane = i - (i / 4) * 4;",
-        "if (lane != 0) return lane == 1 ? DL_QUAD.g : (lane == 2 ? DL_QUAD.b : DL_QUAD.a);",
-        ...names.map((nm) => `int p${nm} = user_${nm}off;`),
-        walkCode("w", rank, vars, "i"),
-        ...names.map((nm, k) => (reads[k] === "t" ? `vec4 v${k} = ${fetch4(nm, `p${nm}`)};` : `float v${k} = ${fetch(nm, `p${nm}`)};`)),
-        `DL_QUAD = vec4(${["x", "y", "z", "w"].map((l) => expr(names.map((_, k) => (reads[k] === "t" ? `v${k}.${l}` : `v${k}`)))).join(", ")});`,
-        "return DL_QUAD.r;",
-      ].join("\n"),
-    }));
-    const texture = program.run(
-      n,
-      operands.map((o) => rt.tex(o)),
-      [...wu.values, ...operands.map((o) => o.offset)],
-      floats.map((f) => f.value),
-    );
-    return rt.wrap(texture, n, outDtype);
-  }
-  const program = rt.programs.get(`map|${key}|r${rank}`, () => ({
+  // With `reads`, four outputs per texel are computed together: each operand's four values are one
+  // texel read ("t": a contiguous aligned run) or one value for all four ("b": broadcast along it).
+  const compute =
+    reads === null
+      ? [...names.map((nm, k) => `float v${k} = ${fetch(nm, `p${nm}`)};`), `return ${expr(names.map((_, k) => `v${k}`))};`]
+      : [
+          ...names.map((nm, k) => (reads[k] === "t" ? `vec4 v${k} = ${fetch4(nm, `p${nm}`)};` : `float v${k} = ${fetch(nm, `p${nm}`)};`)),
+          `DL_QUAD = vec4(${["x", "y", "z", "w"].map((l) => expr(names.map((_, k) => (reads[k] === "t" ? `v${k}.${l}` : `v${k}`)))).join(", ")});`,
+          "return DL_QUAD.r;",
+        ];
+  const program = rt.programs.get(`map|${key}|r${rank}${reads === null ? "" : `|q${reads.join("")}`}`, () => ({
     textures: names,
     ints: [...wu.names, ...names.map((nm) => `${nm}off`)],
     floats: floats.map((f) => f.name),
     body: [
+      ...(reads === null
+        ? []
+        : ["int lane = i - (i / 4) * 4;", "if (lane != 0) return lane == 1 ? DL_QUAD.g : (lane == 2 ? DL_QUAD.b : DL_QUAD.a);"]),
       ...names.map((nm) => `int p${nm} = user_${nm}off;`),
       walkCode("w", rank, vars, "i"),
-      ...names.map((nm, k) => `float v${k} = ${fetch(nm, `p${nm}`)};`),
-      `return ${expr(names.map((_, k) => `v${k}`))};`,
+      ...compute,
     ].join("\n"),
   }));
   const texture = program.run(
