@@ -5,20 +5,35 @@ import { type Formula, attachNode, saveHandle } from "./node.js";
 /** The ctx of a custom function (torch.autograd.Function's ctx). */
 export class FunctionCtx {
   private saved: Tensor[] = [];
+  private sources: Tensor[] = [];
   private owned: Tensor[] = [];
   /** Which tensor arguments need a gradient, in argument order. */
   needsInputGrad: boolean[] = [];
   /** Free-form storage for non-tensor values needed in backward. */
   readonly data: Record<string, unknown> = {};
 
+  /**
+   * Saves tensors for backward: inputs, or the tensor forward returns (as in PyTorch, a saved
+   * output is the result with this function's node, so a backward built from ops differentiates
+   * through it).
+   */
   saveForBackward(...tensors: Tensor[]): void {
-    // Private handles that keep their autograd identity, so a backward written with tensor ops can
-    // itself be differentiated; tidy() keeps them while the graph is reachable.
-    this.saved = tensors.map((t) => {
-      const h = saveHandle(t);
-      if (h !== t) this.owned.push(h);
-      return h;
-    });
+    this.sources = tensors;
+    this.saved = tensors.map((t) => this.handle(t));
+  }
+
+  // Private handles that keep their autograd identity, so a backward written with tensor ops can
+  // itself be differentiated; tidy() keeps them while the graph is reachable.
+  private handle(t: Tensor): Tensor {
+    const h = saveHandle(t);
+    if (h !== t) this.owned.push(h);
+    return h;
+  }
+
+  /** @internal Forward returned `out`, which became `result` (with the node): saved outputs follow it. */
+  resolveOutput(out: Tensor, result: Tensor): void {
+    this.saved = this.saved.map((h, i) => (this.sources[i] === out ? this.handle(result) : h));
+    this.sources = [];
   }
 
   get savedTensors(): readonly Tensor[] {
@@ -30,6 +45,7 @@ export class FunctionCtx {
     for (const t of this.owned) t.dispose();
     this.owned = [];
     this.saved = [];
+    this.sources = [];
   }
 }
 
@@ -71,6 +87,7 @@ export function defineFunction<A extends unknown[]>(name: string, def: FunctionD
     };
     const result = out.detach();
     attachNode(formula, tensors, result, {});
+    ctx.resolveOutput(out, result);
     return result;
   };
 }

@@ -1,4 +1,4 @@
-import { type FunctionCtx, defineFunction } from "@dl/autograd";
+import { defineFunction } from "@dl/autograd";
 import {
   ArgumentError,
   type DType,
@@ -287,13 +287,8 @@ export function logSoftmax(x: Tensor, dim?: number | null, options: SoftmaxOptio
 function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
   const d = dim < 0 ? dim + Math.max(x.ndim, 1) : dim;
   let out: Tensor;
-  if (fusedKernel(x, "softmax")) {
-    out = FusedSoftmax(x, d, log);
-    // Saved after the fact: the output with this function's node, so that a backward built from
-    // recorded ops (createGraph) differentiates through it, as PyTorch's saved result.
-    if (out.gradFn !== null) lastSoftmaxCtx?.saveForBackward(out);
-    lastSoftmaxCtx = null;
-  } else {
+  if (fusedKernel(x, "softmax")) out = FusedSoftmax(x, d, log);
+  else {
     const shifted = sub(x, amax(x, d, { keepdim: true }).detach());
     if (log) out = sub(shifted, logOp(sum(exp(shifted), d, { keepdim: true })));
     else {
@@ -304,15 +299,15 @@ function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
   return labelGrad(out, log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", [x]);
 }
 
-let lastSoftmaxCtx: FunctionCtx | null = null;
-
 const FusedSoftmax = defineFunction("Softmax", {
   forward(ctx, x: Tensor, dim: number, log: boolean) {
     const kernel = fusedKernel(x, "softmax") as NonNullable<ReturnType<typeof fusedKernel<"softmax">>>;
     ctx.data.dim = dim;
     ctx.data.log = log;
-    lastSoftmaxCtx = ctx;
-    return Tensor.fromData(x.backend, x.device, kernel(x.ref, dim, log), x.dtype, x.shape);
+    const y = Tensor.fromData(x.backend, x.device, kernel(x.ref, dim, log), x.dtype, x.shape);
+    // The output, with this function's node: a backward built from ops (createGraph) differentiates through it.
+    ctx.saveForBackward(y);
+    return y;
   },
   backward(ctx, g) {
     const y = ctx.savedTensors[0] as Tensor;
