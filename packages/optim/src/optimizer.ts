@@ -48,6 +48,30 @@ export function addcmul_(x: Tensor, t1: Tensor, t2: Tensor, value = 1): Tensor {
   return add_(x, mul(value === 1 ? t1 : mul(t1, value), t2));
 }
 
+/**
+ * Whether the tensors a fused optimizer step reads or writes fit it: float32/float64 (halves keep
+ * the composed path's rounding after every op), and every one a contiguous view of p's dtype,
+ * shape and device.
+ */
+export function fusedStepFits(p: Tensor, tensors: readonly Tensor[]): boolean {
+  return (
+    (p.dtype === "float32" || p.dtype === "float64") &&
+    tensors.every(
+      (t) =>
+        t.dtype === p.dtype &&
+        t.device === p.device &&
+        t.isContiguous() &&
+        t.shape.length === p.ndim &&
+        t.shape.every((s, i) => s === p.shape[i]),
+    )
+  );
+}
+
+/** A fused step wrote these tensors' storages in place: bump their versions, as in-place ops do. */
+export function markWritten(...tensors: Tensor[]): void {
+  for (const t of tensors) t._storage.version++;
+}
+
 /** x += value * t1 / t2 (PyTorch's addcdiv_, evaluated as (value * t1) / t2). */
 export function addcdiv_(x: Tensor, t1: Tensor, t2: Tensor, value = 1): Tensor {
   return add_(x, div(value === 1 ? t1 : mul(t1, value), t2));

@@ -1,5 +1,15 @@
 import { add, add_, div, fusedKernel, maximum, mul_, neg, sqrt, type Tensor, zerosLike } from "@dl/tensor";
-import { addcdiv_, addcmul_, checkBetas, checkNonNegative, Optimizer, type ParamGroup, type Params } from "../optimizer.js";
+import {
+  addcdiv_,
+  addcmul_,
+  checkBetas,
+  checkNonNegative,
+  fusedStepFits,
+  markWritten,
+  Optimizer,
+  type ParamGroup,
+  type Params,
+} from "../optimizer.js";
 
 export interface AdamOptions {
   lr?: number;
@@ -47,24 +57,6 @@ export function adamUpdate(p: Tensor, grad: Tensor, state: Record<string, unknow
   addcdiv_(p, expAvg, denom, -stepSize);
 }
 
-/** Dtypes the fused optimizer steps take (halves keep the composed path's rounding after every op). */
-export const fusedStepDtype = (p: Tensor): boolean => p.dtype === "float32" || p.dtype === "float64";
-
-/** Whether every tensor is a contiguous view of p's dtype, shape and device (what fused steps take). */
-export function fusedStepFits(p: Tensor, tensors: readonly Tensor[]): boolean {
-  return (
-    fusedStepDtype(p) &&
-    tensors.every(
-      (t) =>
-        t.dtype === p.dtype &&
-        t.device === p.device &&
-        t.isContiguous() &&
-        t.shape.length === p.ndim &&
-        t.shape.every((s, i) => s === p.shape[i]),
-    )
-  );
-}
-
 /**
  * The Adam/AdamW step of p (state.step already counted) with the backend's fused kernel, when it
  * has one and the tensors fit; returns false to take the composed path. The kernel updates p and
@@ -90,7 +82,7 @@ export function fusedAdamStep(p: Tensor, grad: Tensor, state: Record<string, unk
     amsgrad,
     maximize,
   });
-  for (const t of written) t._storage.version++;
+  markWritten(...written);
   return true;
 }
 

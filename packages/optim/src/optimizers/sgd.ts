@@ -1,6 +1,5 @@
 import { ArgumentError, add, add_, fusedKernel, mul_, neg, type Tensor, zerosLike } from "@dl/tensor";
-import { fusedStepFits } from "./adam.js";
-import { checkNonNegative, Optimizer, type ParamGroup, type Params, required } from "../optimizer.js";
+import { checkNonNegative, fusedStepFits, markWritten, Optimizer, type ParamGroup, type Params, required } from "../optimizer.js";
 
 export interface SGDOptions {
   /** Learning rate (required, here or in every parameter group). */
@@ -78,8 +77,7 @@ export class SGD extends Optimizer<SGDParamGroup> {
     const buf = momentum === 0 ? null : (old ?? this.keepState(zerosLike(p)));
     kernel(p.ref, g.ref, buf?.ref ?? null, { lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep: old === null });
     state.momentum_buffer = buf;
-    p._storage.version++;
-    if (buf) buf._storage.version++;
+    markWritten(p, ...(buf ? [buf] : []));
     return true;
   }
 }
