@@ -57,6 +57,16 @@ export function tapPasses(taps: number, pass: (t0: number, t1: number, prev: GLT
   return prev as GLTexture;
 }
 
+/** GLSL splitting output index i of an [N, C, H, W] tensor into n, ch, h, w (uniforms c, h, w). */
+export const pixelOf = [
+  "int w = i - (i / user_w) * user_w;",
+  "int q = i / user_w;",
+  "int h = q - (q / user_h) * user_h;",
+  "q = q / user_h;",
+  "int ch = q - (q / user_c) * user_c;",
+  "int n = q / user_c;",
+].join("\n");
+
 /**
  * GLSL (inside a tap loop, with int variables h, w of the input pixel and t of the tap) that
  * finds the window (oh, ow) whose tap t covers the pixel, or `continue`s when there is none.
@@ -85,12 +95,7 @@ export function col2im(rt: Runtime, cols: StridedRef, g: WindowGeometry): GpuSto
     textures: ["cols", "prev"],
     ints: ["h", "w", "c", "hasPrev", "t0", "t1", "off", ...WINDOW_INTS, "s0", "s1", "s2", "s3", "s4", "s5"],
     body: [
-      "int w = i - (i / user_w) * user_w;",
-      "int q = i / user_w;",
-      "int h = q - (q / user_h) * user_h;",
-      "q = q / user_h;",
-      "int ch = q - (q / user_c) * user_c;",
-      "int n = q / user_c;",
+      pixelOf,
       "int base = user_off + n * user_s0 + ch * user_s1;",
       `float acc = user_hasPrev == 1 ? ${fetch("prev", "i")} : 0.0;`,
       `for (int k = 0; k < ${MAX_LOOP}; k++) {`,

@@ -4,7 +4,7 @@ import { finalize } from "../map.js";
 import { MAX_LOOP, fetch } from "../program.js";
 import type { Runtime } from "../runtime.js";
 import type { GpuStorage } from "../storage.js";
-import { WINDOW_INTS, coveringWindow, tapPasses, windowInts } from "./conv.js";
+import { WINDOW_INTS, coveringWindow, pixelOf, tapPasses, windowInts } from "./conv.js";
 
 /**
  * Max pooling: each window's first maximum in row-major order (a NaN beats any number, the first
@@ -89,12 +89,7 @@ export function maxPool2dBackward(rt: Runtime, grad: StridedRef, indices: Stride
     textures: ["grad", "idx", "prev"],
     ints: ["h", "w", "c", "hasPrev", "t0", "t1", "goff", "ioff", ...WINDOW_INTS, "g0", "g1", "g2", "g3", "i0", "i1", "i2", "i3"],
     body: [
-      "int w = i - (i / user_w) * user_w;",
-      "int q = i / user_w;",
-      "int h = q - (q / user_h) * user_h;",
-      "q = q / user_h;",
-      "int ch = q - (q / user_c) * user_c;",
-      "int n = q / user_c;",
+      pixelOf,
       "int gb = user_goff + n * user_g0 + ch * user_g1;",
       "int ib = user_ioff + n * user_i0 + ch * user_i1;",
       "float me = float(h * user_w + w);",
