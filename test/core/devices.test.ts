@@ -7,6 +7,7 @@ import {
   IndexError,
   ShapeError,
   add,
+  maskedFill_,
   deviceType,
   getBackend,
   getDefaultDevice,
@@ -76,6 +77,17 @@ describe("two devices in one op", () => {
     expect(c.tolist()).toEqual([[1, 2]]);
     expect(b.cpu().device).toBe("cpu");
     expect(String(b)).toBe("tensor([[1.5000, 2.5000]], device='cpu2', dtype=torch.float64)");
+  });
+
+  it("in-place fills and scalar helpers stay on the tensor's device, not the default one", () => {
+    // The scalar written by zero_/fill_ was made on the default device (a DeviceError for a cpu2 tensor).
+    const x = tensor([1, 2, 3], { device: "cpu2" });
+    expect(x.zero_().tolist()).toEqual([0, 0, 0]);
+    expect(x.fill_(2).tolist()).toEqual([2, 2, 2]);
+    expect(x.fill_(true).device).toBe("cpu2");
+    const m = tensor([true, false, true], { device: "cpu2" });
+    expect(maskedFill_(x.clone(), m, 5).tolist()).toEqual([5, 1, 5]);
+    expect(add(x, 1).device).toBe("cpu2");
   });
 
   it("setDefaultDevice routes factories", () => {

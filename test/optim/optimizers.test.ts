@@ -14,7 +14,9 @@ import {
   RMSprop,
   SGD,
 } from "@dl/optim";
-import { type Tensor, add, matmul, mean, mul, ones, sub, sum, tanh, tensor, zeros } from "@dl/tensor";
+import { F, Linear, clipGradNorm_ } from "@dl/nn";
+import { StepLR } from "@dl/optim";
+import { Tensor, add, manualSeed, matmul, mean, mul, ones, registerBackend, sub, sum, tanh, tensor, zeros } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { type TSpec, expectClose, fromSpec, isSpec, loadFixtures } from "../helpers/fixtures.js";
@@ -222,6 +224,29 @@ describe("Optimizer base", () => {
     expect(Object.keys(sd.param_groups[0] as object).sort()).toEqual(
       ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize", "foreach", "differentiable", "params"].sort(),
     );
+  });
+
+  it("a model moved to a non-default device trains there with every optimizer (zeroGrad twice)", () => {
+    // The documented model.to(device) route: zeroGrad's zero_() made its scalar on the default device.
+    registerBackend({ ...cpuBackend, name: "cpu2" });
+    for (const Ctor of [SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam]) {
+      manualSeed(0);
+      const model = new Linear(3, 2).to("cpu2");
+      const opt = new Ctor(model.parameters(), { lr: 0.1, momentum: Ctor === SGD ? 0.9 : undefined } as never);
+      const sched = new StepLR(opt, 1, { gamma: 0.5 });
+      const x = tensor([[1, 2, 3]], { device: "cpu2" });
+      const y = tensor([[1, 0]], { device: "cpu2" });
+      for (let i = 0; i < 3; i++) {
+        opt.zeroGrad();
+        const loss = F.mseLoss(model.call(x), y);
+        loss.backward();
+        clipGradNorm_(model.parameters(), 1);
+        opt.step();
+        sched.step();
+      }
+      for (const p of model.parameters()) expect(p.device).toBe("cpu2");
+      for (const v of Object.values(opt.stateDict().state[0] ?? {})) if (v instanceof Tensor) expect(v.device).toBe("cpu2");
+    }
   });
 
   it("rejects bad arguments with typed errors", () => {

@@ -195,7 +195,9 @@ export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast =
   if (gradState.enabled && x._base?.requiresGrad && x._base.isLeaf) {
     throw new DLError(op, "a view of a leaf tensor that requires grad is being used in an in-place operation");
   }
-  let [v] = wrap(op, [value], x.dtype) as [Tensor];
+  x._assertLive(op);
+  // A scalar is made on x's device (not the default one: zero_() on a gpu tensor under a cpu default).
+  let v = value instanceof Tensor ? value : scalarTensor(value, x.dtype, x.device);
   // A scalar wrapped here, or a copy moved to x's device, is freed once written.
   let temporary = !(value instanceof Tensor);
   if (anyCast && v.device !== x.device) {
