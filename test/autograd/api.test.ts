@@ -10,7 +10,8 @@ import {
   setDetectAnomaly,
   setGradEnabled,
 } from "@dl/autograd";
-import { type Tensor, add, exp, gradState, mean, mul, mul_, sqrt, sum, tensor } from "@dl/tensor";
+import { cpuBackend } from "@dl/backend-cpu";
+import { DeviceError, ShapeError, type Tensor, add, exp, gradState, mean, mul, mul_, registerBackend, sqrt, sum, tensor } from "@dl/tensor";
 import { afterEach, describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 
@@ -424,5 +425,35 @@ describeEachBackend("autograd API", () => {
       sum(mul(sqrt(x2), 0)).backward();
       expect(Number.isNaN(x2.grad?.dataSync()[0] as number)).toBe(true);
     });
+  });
+});
+
+describe("assigning .grad", () => {
+  it("checks shape, dtype, device and type as PyTorch does (a [1] grad on a [3] weight was applied to all three)", () => {
+    registerBackend({ ...cpuBackend, name: "cpu2" });
+    const w = tensor([1, 2, 3], { requiresGrad: true });
+    expect(() => {
+      w.grad = tensor([1]);
+    }).toThrow(ShapeError);
+    expect(() => {
+      w.grad = tensor([1]);
+    }).toThrow("grad: assigned grad has data of a different size (the tensor has shape [3], the grad [1])");
+    expect(() => {
+      w.grad = tensor([1, 1, 1], { dtype: "float64" });
+    }).toThrow("grad: assigned grad has data of a different type (the tensor is float32, the grad float64)");
+    expect(() => {
+      w.grad = tensor([1, 1, 1], { device: "cpu2" });
+    }).toThrow(DeviceError);
+    expect(() => {
+      (w as { grad: unknown }).grad = 1;
+    }).toThrow("grad: assigned grad expected to be a Tensor or null but got number");
+    expect(() => {
+      w.grad = w;
+    }).toThrow("grad: can't assign a tensor as its own grad");
+    expect(w.grad).toBe(null);
+    w.grad = tensor([1, 1, 1]);
+    expect(w.grad?.tolist()).toEqual([1, 1, 1]);
+    w.grad = null;
+    expect(w.grad).toBe(null);
   });
 });

@@ -1,6 +1,6 @@
 import { type Backend, getBackend, type StridedRef } from "./backend.js";
 import { type DType, type HostArray, isDType, isFloating } from "./dtype.js";
-import { ArgumentError, DLError, DTypeError, fmtShape, IndexError, ShapeError } from "./errors.js";
+import { ArgumentError, DeviceError, DLError, DTypeError, fmtShape, IndexError, ShapeError } from "./errors.js";
 import { formatTensor } from "./format.js";
 import { gradState, labelGrad } from "./grad-hooks.js";
 import {
@@ -409,6 +409,7 @@ export class Tensor {
   }
 
   set grad(g: Tensor | null) {
+    if (g !== null) checkGradAssignment(this, g);
     const old = this._grad;
     this._grad = g;
     if (old !== null && old !== g && old._gradOf === this) old.dispose();
@@ -638,6 +639,23 @@ export class Tensor {
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
+  }
+}
+
+/** PyTorch's checks on `t.grad = g`: a gradient the optimizer would broadcast or cast is an error. */
+function checkGradAssignment(t: Tensor, g: unknown): asserts g is Tensor {
+  if (!(g instanceof Tensor)) {
+    throw new ArgumentError("grad", `assigned grad expected to be a Tensor or null but got ${g === undefined ? "undefined" : typeof g}`);
+  }
+  if (g === t) throw new ArgumentError("grad", "can't assign a tensor as its own grad");
+  if (g.dtype !== t.dtype) {
+    throw new DTypeError("grad", `assigned grad has data of a different type (the tensor is ${t.dtype}, the grad ${g.dtype})`);
+  }
+  if (g.ndim !== t.ndim || g.shape.some((s, i) => s !== t.shape[i])) {
+    throw new ShapeError("grad", `assigned grad has data of a different size (the tensor has shape ${fmtShape(t.shape)}, the grad ${fmtShape(g.shape)})`);
+  }
+  if (g.device !== t.device) {
+    throw new DeviceError("grad", `assigned grad has data located on a different device (the tensor is on ${t.device}, the grad on ${g.device})`);
   }
 }
 
