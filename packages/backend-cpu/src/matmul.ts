@@ -328,6 +328,36 @@ export function gemm(a: HostArray, b: HostArray, c: HostArray, cOff: number, M: 
   gemmStrided(c instanceof Float32Array ? ws.f32 : ws.f64, ws, a, 0, K, 1, b, 0, N, 1, c, cOff, M, K, N, true);
 }
 
+/**
+ * out[outOff..] (row-major M x N) = A B (or += with `accumulate`) for strided A [M,K] and B [K,N]
+ * (offset, row stride, column stride each); computes in float32 when out is a Float32Array.
+ * For fused kernels that multiply blocks of larger operands.
+ */
+export function gemmView(
+  a: HostArray,
+  aOff: number,
+  ars: number,
+  acs: number,
+  b: HostArray,
+  bOff: number,
+  brs: number,
+  bcs: number,
+  out: HostArray,
+  outOff: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate = false,
+): void {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    if (!accumulate) out.fill(0, outOff, outOff + M * N);
+    return;
+  }
+  const ws = getEngine();
+  gemmStrided(out instanceof Float64Array ? ws.f64 : ws.f32, ws, a, aOff, ars, acs, b, bOff, brs, bcs, out, outOff, M, K, N, accumulate);
+}
+
 const computesIn32 = (dtype: DType) => dtype === "float32" || dtype === "float16" || dtype === "bfloat16";
 
 /** Batched [B,M,K] x [B,K,N] -> contiguous [B,M,N]; batch strides may be 0 (broadcast). */

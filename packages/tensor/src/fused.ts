@@ -46,6 +46,33 @@ export interface FusedKernels {
     size: number,
     weightGrad: boolean,
   ) => LayerNormGrads;
+  // ---- attention ----
+  /**
+   * Scaled dot-product attention over q [...batch, L, E], k [...batch, S, E], v [...batch, S, Ev]
+   * (equal batch dims, any strides, float32 or float64) and an optional mask [...batch, L, S]
+   * (any strides, stride 0 where broadcast): bool (true = may attend) or of q's dtype (added).
+   * Per row: s = scale * q.k (plus the float mask; -inf where the bool mask is false or, with
+   * `isCausal`, where column > row), p = exp(s - max) / sum, out = p.v. A row with no attendable
+   * column gives NaN (as softmax over -inf). Returns out [...batch, L, Ev] and the row's
+   * logsumexp lse [...batch, L] (both contiguous, q's dtype), and never holds all the scores at once.
+   */
+  attention?: (q: StridedRef, k: StridedRef, v: StridedRef, mask: StridedRef | null, options: AttentionOptions) => AttentionResult;
+  /**
+   * attention's input gradients from the output gradient g (out's shape), recomputing p from
+   * q, k, mask and the forward's out and lse: gv = p^T g, gp = g v^T,
+   * gs = p * (gp - rowsum(g * out)), gq = scale * gs k, gk = scale * gs^T q (contiguous, shapes
+   * of q, k, v).
+   */
+  attentionBackward?: (
+    g: StridedRef,
+    q: StridedRef,
+    k: StridedRef,
+    v: StridedRef,
+    mask: StridedRef | null,
+    out: StridedRef,
+    lse: StridedRef,
+    options: AttentionOptions,
+  ) => AttentionGrads;
   // ---- convolution / pooling ----
   /**
    * im2col: the sliding windows of x [N, C, H, W] (any strides), zero outside the input, as a
@@ -91,6 +118,25 @@ export interface FusedKernels {
    * as adamStep's.
    */
   sgdStep?: (param: StridedRef, grad: StridedRef, momentumBuffer: StridedRef | null, options: SgdStepOptions) => void;
+}
+
+/** attention's scaling and causal flag. */
+export interface AttentionOptions {
+  scale: number;
+  isCausal: boolean;
+}
+
+/** attention's results: fresh contiguous storages. */
+export interface AttentionResult {
+  out: unknown;
+  lse: unknown;
+}
+
+/** attentionBackward's results: fresh contiguous storages. */
+export interface AttentionGrads {
+  gq: unknown;
+  gk: unknown;
+  gv: unknown;
 }
 
 /** layerNorm's results: fresh contiguous storages. */

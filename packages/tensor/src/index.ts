@@ -5,6 +5,9 @@ export * from "./dtype.js";
 export * from "./errors.js";
 export {
   type AdamStepOptions,
+  type AttentionGrads,
+  type AttentionOptions,
+  type AttentionResult,
   type FusedKernels,
   type LayerNormGrads,
   type LayerNormResult,

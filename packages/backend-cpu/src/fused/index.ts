@@ -1,4 +1,5 @@
 import type { FusedKernels } from "@dl/tensor";
+import { attention, attentionBackward } from "./attention.js";
 import { col2im, im2col } from "./conv.js";
 import { layerNorm, layerNormBackward } from "./norm.js";
 import { adamStep, sgdStep } from "./optim.js";
@@ -19,4 +20,6 @@ export const cpuFusedKernels: FusedKernels = {
   avgPool2dBackward,
   adamStep,
   sgdStep,
+  attention,
+  attentionBackward,
 };

@@ -1,5 +1,6 @@
 // torch.nn.functional: import { F } from "@dl/nn"; F.linear(x, w, b).
 export * from "./activation.js";
+export * from "./attention.js";
 export * from "./conv.js";
 export * from "./distance.js";
 export * from "./dropout.js";

@@ -1,0 +1,160 @@
+import { gradcheck, gradgradcheck } from "@dl/autograd";
+import { F } from "@dl/nn";
+import { type Tensor, fromHost, lt, manualSeed, mul, rand, randn, sum } from "@dl/tensor";
+import { describe, expect, it } from "vitest";
+import { backendSupports, describeEachBackend, onDefaultDevice } from "../helpers/backends.js";
+import { type TSpec, expectClose as expectCloseSpec, fromSpec as fromSpecExact, loadFixtures } from "../helpers/fixtures.js";
+import { countingCalls, expectClose as expectCloseArrays, outputAndGrads, withoutKernels } from "./fused-helpers.js";
+
+const fx = loadFixtures("nn_attention");
+
+// On a device without float64 (the gpu) the float64 goldens run in float32, at a float32 tolerance.
+const fromSpec = (spec: TSpec, options: { requiresGrad?: boolean } = {}): Tensor => fromSpecExact(onDefaultDevice(spec), options);
+function expectClose(actual: Tensor, spec: TSpec): void {
+  const onDevice = onDefaultDevice(spec);
+  expectCloseSpec(actual, onDevice, onDevice === spec ? {} : { rtol: 1e-4, atol: 2e-5 });
+}
+
+const KERNELS = ["attention", "attentionBackward"] as const;
+
+interface SdpaCase {
+  name: string;
+  q: TSpec;
+  k: TSpec;
+  v: TSpec;
+  mask: TSpec | null;
+  isCausal: boolean;
+  scale: number | null;
+  up: TSpec;
+  out: TSpec;
+  gq: TSpec;
+  gk: TSpec;
+  gv: TSpec;
+  gmask: TSpec | null;
+}
+
+function runSdpa(c: SdpaCase, maskGrad: boolean) {
+  const q = fromSpec(c.q, { requiresGrad: true });
+  const k = fromSpec(c.k, { requiresGrad: true });
+  const v = fromSpec(c.v, { requiresGrad: true });
+  const mask = c.mask ? fromSpec(c.mask, { requiresGrad: maskGrad && c.mask.dtype !== "bool" }) : null;
+  const out = F.scaledDotProductAttention(q, k, v, { attnMask: mask, isCausal: c.isCausal, scale: c.scale });
+  sum(mul(out, fromSpec(c.up))).backward();
+  return { out, q, k, v, mask };
+}
+
+describeEachBackend("F.scaledDotProductAttention", (device) => {
+  const paths = [
+    ["default path", (f: () => void) => f()],
+    ["composed path", (f: () => void) => withoutKernels(device, KERNELS, f)],
+    ["fused forward, composed backward", (f: () => void) => withoutKernels(device, ["attentionBackward"], f)],
+  ] as const;
+  for (const c of fx.sdpa as SdpaCase[]) {
+    for (const [path, run] of paths) {
+      it(`${c.name} (${path}): output and gradients match PyTorch`, () => {
+        run(() => {
+          const r = runSdpa(c, false);
+          expectClose(r.out, c.out);
+          expectClose(r.q.grad as Tensor, c.gq);
+          expectClose(r.k.grad as Tensor, c.gk);
+          expectClose(r.v.grad as Tensor, c.gv);
+        });
+      });
+    }
+    if (c.gmask) {
+      it(`${c.name}: a float mask that requires grad gets PyTorch's gradient`, () => {
+        const r = runSdpa(c, true);
+        expectClose(r.out, c.out);
+        expectClose(r.mask?.grad as Tensor, c.gmask as TSpec);
+      });
+    }
+  }
+
+  it("uses the backend's fused kernels when it has them, and keeps no [..., L, S] weights", () => {
+    manualSeed(0);
+    const q = randn([2, 4, 16, 8]).requiresGrad_();
+    const k = randn([2, 4, 16, 8]).requiresGrad_();
+    const v = randn([2, 4, 16, 8]).requiresGrad_();
+    const has = device === "cpu";
+    const [, calls] = countingCalls(device, has ? KERNELS : [], () => {
+      const out = F.scaledDotProductAttention(q, k, v, { isCausal: true });
+      // The graph holds q, k, v, out and a [B, H, L] logsumexp: nothing of size L * S.
+      sum(out).backward();
+    });
+    if (has) expect(calls).toEqual({ attention: 1, attentionBackward: 1 });
+  });
+
+  it("fused equals composed on larger, strided (permuted) inputs with every mask kind", () => {
+    manualSeed(5);
+    const B = 2;
+    const L = 37;
+    const S = 300; // more than one row block of scores
+    const H = 3;
+    const D = 8;
+    // [B, L, H, D] permuted to [B, H, L, D]: what MultiheadAttention and GPT-style code pass.
+    const perm = (t: Tensor) => t.permute([0, 2, 1, 3]);
+    const q = randn([B, L, H, D]);
+    const k = randn([B, S, H, D]);
+    const v = randn([B, S, H, D]);
+    for (const mask of [null, lt(rand([B, 1, L, S]), 0.8), randn([L, S]), "causal"] as const) {
+      const f = (a: Tensor, b: Tensor, c: Tensor) =>
+        F.scaledDotProductAttention(perm(a), perm(b), perm(c), mask === "causal" ? { isCausal: true } : { attnMask: mask });
+      const g = randn([B, H, L, D]);
+      const fused = outputAndGrads(f, [q, k, v], g);
+      const composed = withoutKernels(device, KERNELS, () => outputAndGrads(f, [q, k, v], g));
+      for (let i = 0; i < 4; i++) expectCloseArrays(fused[i] as number[], composed[i] as number[], `${mask === null ? "no mask" : "mask"} ${i}`, 2e-4);
+    }
+  });
+
+  it("fully masked rows give NaN, as PyTorch's math path (softmax over -inf)", () => {
+    const q = randn([1, 3, 2]);
+    const mask = fromHost([1, 1, 0, 0, 1, 0], [3, 2], { dtype: "bool" });
+    const out = F.scaledDotProductAttention(q, randn([1, 2, 2]), randn([1, 2, 2]), { attnMask: mask });
+    const d = Array.from(out.dataSync());
+    expect(d.slice(0, 2).every(Number.isFinite)).toBe(true);
+    expect(d.slice(2, 4).every(Number.isNaN)).toBe(true);
+    expect(d.slice(4).every(Number.isFinite)).toBe(true);
+  });
+
+  it("dropoutP: p = 1 zeroes the output, p = 0.5 zeroes some weights and rescales the rest", () => {
+    manualSeed(1);
+    const q = randn([2, 8, 4]);
+    const k = randn([2, 8, 4]);
+    const v = randn([2, 8, 4]);
+    const zero = F.scaledDotProductAttention(q, k, v, { dropoutP: 1 });
+    expect(Array.from(zero.dataSync()).every((x) => x === 0)).toBe(true);
+    const a = F.scaledDotProductAttention(q, k, v, { dropoutP: 0.5 });
+    const b = F.scaledDotProductAttention(q, k, v);
+    expect(a.shape).toEqual(b.shape);
+    expect(Array.from(a.dataSync())).not.toEqual(Array.from(b.dataSync()));
+  });
+
+  it("rejects mismatched shapes, dtypes and a mask together with isCausal, naming the op", () => {
+    const q = randn([2, 5, 4]);
+    expect(() => F.scaledDotProductAttention(q, randn([2, 6, 3]), randn([2, 6, 4]))).toThrow(/scaledDotProductAttention.*same last dim/);
+    expect(() => F.scaledDotProductAttention(q, randn([2, 6, 4]), randn([2, 7, 4]))).toThrow(/scaledDotProductAttention.*sequence length/);
+    expect(() => F.scaledDotProductAttention(q, randn([2, 6, 4]), randn([2, 6, 4]), { attnMask: randn([4, 6]) })).toThrow(
+      /scaledDotProductAttention.*cannot broadcast/,
+    );
+    expect(() => F.scaledDotProductAttention(q, randn([2, 6, 4]), randn([2, 6, 4]), { attnMask: randn([5, 6]), isCausal: true })).toThrow(
+      /isCausal/,
+    );
+    expect(() => F.scaledDotProductAttention(q, randn([3, 6, 4]), randn([3, 6, 4]))).toThrow(/cannot broadcast/);
+  });
+
+  describe("gradcheck (float64)", () => {
+    for (const causal of [false, true]) {
+      it(`first and second order${causal ? ", causal" : ""}`, ({ skip }) => {
+        if (!backendSupports(device, "float64")) skip("no float64 on this backend");
+        manualSeed(2);
+        const ins = [randn([2, 3, 4], { dtype: "float64" }), randn([2, 3, 4], { dtype: "float64" }), randn([2, 3, 2], { dtype: "float64" })].map((t) =>
+          t.requiresGrad_(),
+        );
+        const mask = causal ? null : fromHost([1, 0, 1, 0, 1, 1, 1, 1, 0], [3, 3], { dtype: "bool" });
+        const f = (q: Tensor, k: Tensor, v: Tensor) => F.scaledDotProductAttention(q, k, v, causal ? { isCausal: true } : { attnMask: mask });
+        expect(gradcheck(f, ins)).toBe(true);
+        expect(gradgradcheck(f, ins)).toBe(true);
+      });
+    }
+  });
+});
