@@ -178,6 +178,21 @@ describeEachBackend("views: details", () => {
     expect(() => x.index("a:b")).toThrow(IndexError);
   });
 
+  it("Tensor.index rejects tensor, array and other non-basic indices from plain JavaScript (it returned the whole tensor)", () => {
+    const x = base([4, 6]);
+    const bad: unknown[] = [tensor([0, 1], { dtype: "int64" }), [0, 1], [[0, 1]], true, undefined, { begin: 1 }, { start: "1" }, () => 0];
+    for (const spec of bad) {
+      expect(() => (x.index as (...s: unknown[]) => unknown)(spec)).toThrow(IndexError);
+    }
+    expect(() => (x.index as (...s: unknown[]) => unknown)(tensor([0, 1], { dtype: "int64" }))).toThrow(
+      /^index: Tensor\.index takes basic indices .* got a Tensor at position 0; use index\(x, \.\.\.\) for tensor, mask or array indices/,
+    );
+    expect(() => (x.index as (...s: unknown[]) => unknown)(0, [1, 2])).toThrow(/got an array at position 1/);
+    // Slice objects, with any of start/stop/step, stay accepted.
+    expect(x.index({ start: 1 }).shape).toEqual([3, 6]);
+    expect(x.index({}, { stop: 2 }).shape).toEqual([4, 2]);
+  });
+
   it("slice rejects non-positive steps (as PyTorch)", () => {
     expect(() => base([4]).slice(0, null, null, 0)).toThrow(/^slice: slice step must be positive/);
     expect(() => base([4]).slice(0, null, null, -1)).toThrow(ArgumentError);

@@ -336,6 +336,7 @@ export class Tensor {
    * null inserts a dim, '...' expands to the remaining dims. Always a view.
    */
   index(...specs: BasicIndex[]): Tensor {
+    specs.forEach(checkBasicIndex);
     const consumed = specs.filter((s) => s !== null && s !== "...").length;
     if (specs.filter((s) => s === "...").length > 1) throw new IndexError("index", "an index can only have a single ellipsis ('...')");
     if (consumed > this.ndim) throw new IndexError("index", `too many indices for tensor of dimension ${this.ndim} (got ${consumed})`);
@@ -640,6 +641,36 @@ export class Tensor {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
+}
+
+/**
+ * Tensor.index takes basic indices only (advanced indexing lives in the free index(), which keeps
+ * it out of bundles that only need views). Plain JavaScript can pass anything, and a tensor or
+ * array would otherwise read as an empty Slice and select everything.
+ */
+function checkBasicIndex(s: unknown, i: number): void {
+  if (s === null || s === "..." || typeof s === "number" || typeof s === "string") return;
+  if (typeof s === "object" && !(s instanceof Tensor) && !Array.isArray(s)) {
+    const o = s as Record<string, unknown>;
+    const ok = Object.keys(o).every(
+      (k) => (k === "start" || k === "stop" || k === "step") && (o[k] === null || o[k] === undefined || typeof o[k] === "number"),
+    );
+    if (ok) return;
+  }
+  const what =
+    s instanceof Tensor
+      ? "a Tensor"
+      : Array.isArray(s)
+        ? "an array"
+        : s === undefined
+          ? "undefined"
+          : typeof s === "object"
+            ? "an object that is not a Slice"
+            : `a ${typeof s}`;
+  throw new IndexError(
+    "index",
+    `Tensor.index takes basic indices (integers, slices such as '1:3' or slice(), null, '...'), but got ${what} at position ${i}; use index(x, ...) for tensor, mask or array indices`,
+  );
 }
 
 /** PyTorch's checks on `t.grad = g`: a gradient the optimizer would broadcast or cast is an error. */
