@@ -2,7 +2,7 @@ import "@dl/autograd";
 import * as nn from "@dl/nn";
 import { F } from "@dl/nn";
 import { type Tensor, tensor } from "@dl/tensor";
-import { expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { type TSpec, expectClose, fromSpec, isSpec, loadFixtures } from "../helpers/fixtures.js";
 
@@ -108,5 +108,35 @@ describeEachBackend("losses vs PyTorch", () => {
     const [logp, targets, inLens, tgtLens] = c.args.map((a) => fromSpec(a.t));
     const a = F.ctcLoss(logp as Tensor, targets as Tensor, Array.from((inLens as Tensor).dataSync()), Array.from((tgtLens as Tensor).dataSync()));
     expectClose(a, c.out as TSpec, tol);
+  });
+});
+
+describe("regression losses with differently sized target", () => {
+  it("warn once, as PyTorch, that [4,1] input and [4] target broadcast to [4,4]", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const x = tensor([[1], [2], [3], [4]]);
+      const y = tensor([1, 2, 3, 4]);
+      for (const [name, fn] of [
+        ["mseLoss", F.mseLoss],
+        ["l1Loss", F.l1Loss],
+        ["smoothL1Loss", F.smoothL1Loss],
+        ["huberLoss", F.huberLoss],
+      ] as const) {
+        warn.mockClear();
+        fn(x, y);
+        fn(x, y);
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(warn).toHaveBeenCalledWith(
+          `${name}: Using a target size ([4]) that is different to the input size ([4, 1]). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.`,
+        );
+      }
+      warn.mockClear();
+      F.mseLoss(x, tensor([[1], [2], [3], [4]]));
+      F.mseLoss(x, tensor(1)); // a 0-dim target has a different size too: PyTorch warns
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

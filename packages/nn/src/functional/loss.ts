@@ -84,6 +84,21 @@ function checkBroadcast(op: string, input: Tensor, target: Tensor): void {
   }
 }
 
+// Warnings already shown: like Python's default filter, each distinct warning is printed once.
+const warned = new Set<string>();
+
+/**
+ * The regression losses broadcast input against target, and PyTorch warns when their sizes differ:
+ * an [N,1] prediction against an [N] target silently becomes an [N,N] loss.
+ */
+function warnSizeMismatch(op: string, input: Tensor, target: Tensor): void {
+  if (input.ndim === target.ndim && input.shape.every((s, i) => s === target.shape[i])) return;
+  const msg = `${op}: Using a target size (${sz(target.shape)}) that is different to the input size (${sz(input.shape)}). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.`;
+  if (warned.has(msg)) return;
+  warned.add(msg);
+  console.warn(msg);
+}
+
 function checkTensor(op: string, name: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new ArgumentError(op, `expected ${name} to be a Tensor, got ${t === null ? "null" : typeof t}`);
 }
@@ -108,6 +123,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions
   checkTensor(op, "target", target);
   checkReduction(op, options.reduction);
   checkBroadcast(op, input, target);
+  warnSizeMismatch(op, input, target);
   const d = sub(input, target);
   return reduce(op, mul(d, d), options.reduction);
 }
@@ -119,6 +135,7 @@ export function l1Loss(input: Tensor, target: Tensor, options: ReductionOptions 
   checkTensor(op, "target", target);
   checkReduction(op, options.reduction);
   checkBroadcast(op, input, target);
+  warnSizeMismatch(op, input, target);
   return reduce(op, abs(sub(input, target)), options.reduction);
 }
 
@@ -136,6 +153,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: SmoothL1Los
   const beta = options.beta ?? 1;
   if (!(beta >= 0)) throw new ArgumentError(op, `smooth_l1_loss does not support negative values for beta (got ${beta})`);
   checkBroadcast(op, input, target);
+  warnSizeMismatch(op, input, target);
   const d = sub(input, target);
   const a = abs(d);
   if (beta === 0) return reduce(op, a, options.reduction);
@@ -157,6 +175,7 @@ export function huberLoss(input: Tensor, target: Tensor, options: HuberLossOptio
   const delta = options.delta ?? 1;
   if (!(delta > 0)) throw new ArgumentError(op, `huber_loss does not support non-positive values for delta (got ${delta})`);
   checkBroadcast(op, input, target);
+  warnSizeMismatch(op, input, target);
   const d = sub(input, target);
   const a = abs(d);
   const loss = where(lt(a, delta), mul(mul(d, d), 0.5), mul(sub(a, 0.5 * delta), delta));
