@@ -53,6 +53,47 @@ describe("engine", () => {
     expect(ck).toBeLessThan(plain / 5);
     expect(Array.from(x2.grad!.dataSync())).toEqual(Array.from(x1.grad!.dataSync()));
   });
+  it("checkpoint gives parameters used inside fn their gradients (they silently got none)", () => {
+    const w = tensor([[0.5, -1], [2, 0.25]], { requiresGrad: true });
+    const b = tensor([0.1, -0.2], { requiresGrad: true });
+    const layer = (x: any) => unaryOp("tanh", add(binaryOp("mul", x, w), b));
+    for (const inputRequiresGrad of [true, false]) {
+      const x0 = tensor([[1, 2], [3, -4]], { requiresGrad: inputRequiresGrad });
+      w.grad = null;
+      b.grad = null;
+      sum(mul(layer(x0), 3)).backward();
+      const [gw, gb, gx] = [w.grad!.tolist(), b.grad!.tolist(), x0.grad?.tolist()];
+      w.grad = null;
+      b.grad = null;
+      const x1 = tensor([[1, 2], [3, -4]], { requiresGrad: inputRequiresGrad });
+      const y = checkpoint(layer, x1);
+      expect(y.requiresGrad).toBe(true);
+      sum(mul(y, 3)).backward();
+      expect(w.grad?.tolist()).toEqual(gw);
+      expect(b.grad?.tolist()).toEqual(gb);
+      expect(x1.grad?.tolist()).toEqual(gx);
+    }
+    // With only parameters requiring grad, the forward pass still keeps nothing but its output.
+    const scale = tensor(1.5, { dtype: "float64", requiresGrad: true });
+    const chain = (x: any) => {
+      let y = mul(x, scale);
+      for (let i = 0; i < 30; i++) y = unaryOp("sin", y);
+      return y;
+    };
+    const big = randn(10000, { dtype: "float64" });
+    const before = cpuBackend.memory().bytes;
+    const yc = checkpoint(chain, big);
+    expect(cpuBackend.memory().bytes - before).toBeLessThanOrEqual(10000 * 8 * 2);
+    sum(yc).backward();
+    const ref = tensor(1.5, { dtype: "float64", requiresGrad: true });
+    let yr = mul(big, ref);
+    for (let i = 0; i < 30; i++) yr = unaryOp("sin", yr);
+    sum(yr).backward();
+    expect(scale.grad?.item()).toBeCloseTo(ref.grad?.item() as number, 10);
+    // Nothing requires grad: a plain result, no graph.
+    const z = noGrad(() => checkpoint(layer, tensor([[1, 2], [3, 4]])));
+    expect(z.requiresGrad).toBe(false);
+  });
   it("custom function", () => {
     const Exp = defineFunction("Exp", {
       forward(ctx, x: any) {

@@ -1,5 +1,5 @@
 import { DLError, Tensor, defaultGenerator, gradState, tidy } from "@dl/tensor";
-import { grad } from "./grad.js";
+import { runBackward } from "./engine.js";
 import { enableGrad, noGrad } from "./grad-mode.js";
 import { type Formula, attachNode, saveHandle } from "./node.js";
 
@@ -7,13 +7,28 @@ import { type Formula, attachNode, saveHandle } from "./node.js";
  * Gradient (activation) checkpointing: runs fn without keeping its intermediate tensors, and
  * recomputes them during backward. Trades compute for memory on deep chains. The random generator
  * state is replayed so dropout masks match the first run.
+ *
+ * As PyTorch's checkpoint, every tensor fn uses gets its gradient, not only the inputs: backward
+ * runs the recomputed graph like loss.backward() does, accumulating into the .grad of the leaves
+ * fn closes over (a layer's parameters), and hands the inputs' gradients on through the graph. So,
+ * as with PyTorch's reentrant checkpoint, grad(outputs, inputs) through a checkpoint still
+ * accumulates into those parameters' .grad; pass them as inputs to receive them from grad().
  */
 export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tensor[]): Tensor {
   const rngState = defaultGenerator.getState();
-  // tidy frees the intermediates at once: only the output survives the forward pass.
-  const out = tidy(() => noGrad(() => fn(...inputs)));
-  if (!(out instanceof Tensor)) throw new DLError("checkpoint", "the checkpointed function must return a Tensor");
-  if (!gradState.enabled || !inputs.some((t) => t.requiresGrad)) return out;
+  // When an input requires grad the result does, and fn runs without recording (tidy frees its
+  // intermediates at once: only the output survives the forward pass). Otherwise it is recorded only
+  // to learn whether the result depends on a tensor fn closes over (parameters); returning a
+  // detached view lets tidy free that graph with the intermediates.
+  let needsGraph = gradState.enabled && inputs.some((t) => t.requiresGrad);
+  const out = tidy(() => {
+    const y = needsGraph || !gradState.enabled ? noGrad(() => fn(...inputs)) : fn(...inputs);
+    if (!(y instanceof Tensor)) throw new DLError("checkpoint", "the checkpointed function must return a Tensor");
+    if (!y.requiresGrad) return y;
+    needsGraph = true;
+    return y.detach();
+  });
+  if (!needsGraph) return out;
   const saved = inputs.map((t) => saveHandle(t));
   const formula: Formula = {
     name: "CheckpointFunctionBackward",
@@ -22,18 +37,17 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tenso
       const current = defaultGenerator.getState();
       defaultGenerator.setState(rngState);
       const detached = saved.map((t, i) => (inputs[i]?.requiresGrad ? t.detach().requiresGrad_(true) : t));
-      const wanted = detached.filter((t, i) => inputs[i]?.requiresGrad && t.requiresGrad);
-      const grads = tidy(() => {
+      tidy(() => {
         let y: Tensor;
         try {
           y = enableGrad(() => fn(...detached));
         } finally {
           defaultGenerator.setState(current);
         }
-        return grad(y, wanted, { gradOutputs: g, allowUnused: true, createGraph: gradState.enabled });
+        if (y.requiresGrad) runBackward([y], [g], { createGraph: gradState.enabled });
       });
-      let k = 0;
-      return detached.map((_t, i) => (inputs[i]?.requiresGrad ? grads[k++] ?? null : null));
+      // The detached inputs are leaves of the recomputed graph: their .grad is what reached them.
+      return detached.map((t, i) => (inputs[i]?.requiresGrad ? t.grad : null));
     },
   };
   const result = out.detach();
