@@ -18,7 +18,7 @@ export {
 export { formatTensor, printOptions, setPrintOptions } from "./format.js";
 export { type GradRecorder, gradState, installGradRecorder, isGradEnabled, labelGrad } from "./grad-hooks.js";
 export * from "./random.js";
-export { keep, tidy } from "./scope.js";
+export { keep, tidy, tidyOwned } from "./scope.js";
 export { type MergedDims, broadcastShapes, coalesceDims, contiguousStrides, numel } from "./shape.js";
 export { Storage } from "./storage.js";
 export { type BasicIndex, type NestedArray, type Slice, Tensor, type ToOptions, parseSlice, record, slice } from "./tensor.js";
@@ -45,5 +45,6 @@ export * from "./ops/reduce.js";
 export * from "./ops/sort.js";
 export * from "./ops/linalg.js";
 export * from "./ops/shape.js";
+export * from "./ops/softmax.js";
 export * from "./ops/indexing.js";
 export * from "./ops/inplace.js";

@@ -4,6 +4,7 @@ import { indexingFormulas } from "./indexing.js";
 import { linalgFormulas } from "./linalg.js";
 import { reduceFormulas } from "./reduce.js";
 import { scanFormulas } from "./scan.js";
+import { softmaxFormulas } from "./softmax.js";
 import { viewFormulas } from "./views.js";
 
 /** Gradient formula of every primitive @dl/tensor records, by primitive name. */
@@ -15,4 +16,5 @@ export const formulas: Record<string, Formula> = {
   ...indexingFormulas,
   ...linalgFormulas,
   ...scanFormulas,
+  ...softmaxFormulas,
 };

@@ -1,4 +1,3 @@
-import { defineFunction } from "@dl/autograd";
 import {
   ArgumentError,
   type DType,
@@ -7,7 +6,6 @@ import {
   ShapeError,
   abs,
   add,
-  amax,
   chunk,
   erf,
   exp,
@@ -16,24 +14,21 @@ import {
   gt,
   isFloating,
   le,
-  log as logOp,
   log1p,
   logicalOr,
   lt,
   mul,
   neg,
   sub,
-  sum,
   rand,
   div,
-  fusedKernel,
-  isGradEnabled,
-  labelGrad,
-  Tensor,
+  type Tensor,
   relu as reluOp,
   sigmoid as sigmoidOp,
   tanh as tanhOp,
   where,
+  softmax as softmaxOp,
+  logSoftmax as logSoftmaxOp,
 } from "@dl/tensor";
 
 /**
@@ -259,67 +254,24 @@ function softmaxDim(ndim: number): number {
 function prepare(op: string, x: Tensor, dim: number | null | undefined, options: SoftmaxOptions): [Tensor, number] {
   const y = options.dtype !== undefined && options.dtype !== x.dtype ? x.to(options.dtype) : x;
   requireFloat(op, y);
-  const d = dim ?? softmaxDim(y.ndim);
-  const nd = Math.max(y.ndim, 1);
-  if (!Number.isInteger(d) || d < -nd || d >= nd) {
-    throw new ShapeError(op, `dimension out of range (expected to be in range of [${-nd}, ${nd - 1}], but got ${d})`);
-  }
-  return [y, d];
-}
-
-/** exp(x) / sum(exp(x)) along dim, computed as exp(x - amax) for stability (F.softmax). */
-export function softmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
-  const [y, d] = prepare("softmax", x, dim, options);
-  return softmaxAlong(y, d, false);
-}
-
-/** x - logsumexp(x) along dim (F.log_softmax). */
-export function logSoftmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
-  const [y, d] = prepare("logSoftmax", x, dim, options);
-  return softmaxAlong(y, d, true);
+  return [y, dim ?? softmaxDim(y.ndim)];
 }
 
 /**
- * softmax (log: logSoftmax) along dim: the backend's fused kernel when it has one, else composed
- * from primitives (the generic path, which autograd differentiates op by op). Either way the
- * result's gradFn is PyTorch's SoftmaxBackward0 / LogSoftmaxBackward0.
+ * exp(x) / sum(exp(x)) along dim, computed as exp(x - amax) for stability (F.softmax). The same
+ * op as @dl/tensor's softmax (which uses the backend's fused kernel when it has one), plus
+ * PyTorch's implicit dim when none is given.
  */
-function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
-  const d = dim < 0 ? dim + Math.max(x.ndim, 1) : dim;
-  let out: Tensor;
-  if (fusedKernel(x, "softmax")) out = FusedSoftmax(x, d, log);
-  else {
-    const shifted = sub(x, amax(x, d, { keepdim: true }).detach());
-    if (log) out = sub(shifted, logOp(sum(exp(shifted), d, { keepdim: true })));
-    else {
-      const e = exp(shifted);
-      out = div(e, sum(e, d, { keepdim: true }));
-    }
-  }
-  return labelGrad(out, log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", [x]);
+export function softmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
+  const [y, d] = prepare("softmax", x, dim, options);
+  return softmaxOp(y, d);
 }
 
-const FusedSoftmax = defineFunction("Softmax", {
-  forward(ctx, x: Tensor, dim: number, log: boolean) {
-    const kernel = fusedKernel(x, "softmax") as NonNullable<ReturnType<typeof fusedKernel<"softmax">>>;
-    ctx.data.dim = dim;
-    ctx.data.log = log;
-    const y = Tensor.fromData(x.backend, x.device, kernel(x.ref, dim, log), x.dtype, x.shape);
-    // The output, with this function's node: a backward built from ops (createGraph) differentiates through it.
-    ctx.saveForBackward(y);
-    return y;
-  },
-  backward(ctx, g) {
-    const y = ctx.savedTensors[0] as Tensor;
-    const dim = ctx.data.dim as number;
-    const log = ctx.data.log as boolean;
-    const kernel = fusedKernel(y, "softmaxBackward");
-    // Under createGraph the gradient must itself be recorded: compose it from ops.
-    if (kernel && !isGradEnabled()) return Tensor.fromData(y.backend, y.device, kernel(y.ref, g.ref, dim, log), y.dtype, y.shape);
-    if (log) return sub(g, mul(exp(y), sum(g, dim, { keepdim: true })));
-    return mul(y, sub(g, sum(mul(g, y), dim, { keepdim: true })));
-  },
-});
+/** x - logsumexp(x) along dim (F.log_softmax); see softmax. */
+export function logSoftmax(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {
+  const [y, d] = prepare("logSoftmax", x, dim, options);
+  return logSoftmaxOp(y, d);
+}
 
 /** softmax(-x) along dim (F.softmin). */
 export function softmin(x: Tensor, dim?: number | null, options: SoftmaxOptions = {}): Tensor {

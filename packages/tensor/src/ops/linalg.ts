@@ -46,11 +46,16 @@ function batchedProduct(op: string, a: Tensor, b: Tensor, dt: DType, shown: [Ten
   } catch {
     throw new ShapeError(op, `batch dims ${fmtShape(ba)} and ${fmtShape(bb)} of ${fmtShape(shown[0].shape)} and ${fmtShape(shown[1].shape)} cannot be broadcast`);
   }
-  const ae = cast(a, dt).expand([...batch, M, K]);
-  const be = cast(b, dt).expand([...batch, K, N]);
   // Smallest s such that batch dims s.. flatten into one strided dim for both operands.
   const flattens = (t: Tensor, s: number, rows: number, cols: number) =>
     viewStrides(t.shape.slice(s), t.strides.slice(s), [numel(batch.slice(s)), rows, cols]) !== null;
+  // An operand whose batch dims do not flatten and that is not broadcast (e.g. [B,L,H,D] permuted
+  // to [B,H,L,D], as attention passes) is made contiguous once: one copy of the operand, instead of
+  // a product per leading batch index stacked (copied again) into the result.
+  const flat = (t: Tensor, rows: number, cols: number) =>
+    flattens(t, 0, rows, cols) || t.strides.slice(0, -2).some((st, d) => st === 0 && (t.shape[d] as number) > 1) ? t : t.contiguous();
+  const ae = flat(cast(a, dt).expand([...batch, M, K]), M, K);
+  const be = flat(cast(b, dt).expand([...batch, K, N]), K, N);
   let s = 0;
   while (s < batch.length && !(flattens(ae, s, M, K) && flattens(be, s, K, N))) s++;
   const inner = numel(batch.slice(s));
