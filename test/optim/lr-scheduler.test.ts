@@ -21,7 +21,7 @@ import {
   SequentialLR,
   StepLR,
 } from "@dl/optim";
-import { tensor, zeros } from "@dl/tensor";
+import { ArgumentError, tensor, zeros } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import "../helpers/backends.js";
 import { loadFixtures } from "../helpers/fixtures.js";
@@ -248,15 +248,42 @@ describe("lr scheduler behaviour", () => {
   it("resuming without initialLr, and misuse, are errors", () => {
     const opt = makeOptimizer("SGD");
     expect(() => new StepLR(opt, 3, { lastEpoch: 4 })).toThrow(/initial_lr/);
-    expect(() => new LambdaLR(opt, [(e) => e])).toThrow(/expected 2 lr_lambdas/);
+    expect(() => new LambdaLR(opt, [(e) => e])).toThrow(/Expected 2 lr_lambdas/);
     expect(() => new ConstantLR(opt, { factor: 2 })).toThrow(/between 0 and 1/);
     expect(() => new CyclicLR(makeOptimizer("Adam"), 0.01, 0.1)).toThrow(/must support momentum/);
-    expect(() => new ReduceLROnPlateau(opt, { factor: 1.5 })).toThrow(/factor should be < 1.0/);
+    expect(() => new ReduceLROnPlateau(opt, { factor: 1.5 })).toThrow(/Factor should be < 1.0/);
     const oc = new OneCycleLR(makeOptimizer("SGD"), 0.1, { totalSteps: 3 });
     oc.step();
     oc.step();
     oc.step();
-    expect(() => oc.step()).toThrow(/tried to step 5 times/);
+    expect(() => oc.step()).toThrow(/Tried to step 5 times/);
+  });
+
+  it("invalid scheduler arguments are ArgumentErrors with PyTorch's messages (StepLR(opt, 0) never changed the lr)", () => {
+    const opt = makeOptimizer("SGD");
+    const cases: [() => unknown, string][] = [
+      [() => new StepLR(opt, 0), "StepLR: Expected positive integer step_size, but got 0"],
+      [() => new StepLR(opt, 2.5), "StepLR: Expected positive integer step_size, but got 2.5"],
+      [() => new StepLR(opt, 2, { gamma: "0.5" as never }), "StepLR: Expected gamma to be a number, but got '0.5'"],
+      [() => new StepLR(opt, 2, { lastEpoch: -2 }), "StepLR: Expected integer last_epoch >= -1, but got -2"],
+      [() => new MultiStepLR(opt, [2, 1.5]), "MultiStepLR: Expected milestones to be a list of non-negative integers, but got [2, 1.5]"],
+      [() => new ExponentialLR(opt, Number.NaN), "ExponentialLR: Expected gamma to be a number, but got nan"],
+      [() => new CosineAnnealingLR(opt, 0), "CosineAnnealingLR: Expected positive T_max, but got 0"],
+      [() => new LinearLR(opt, { totalIters: 0 }), "LinearLR: Expected positive integer total_iters, but got 0"],
+      [() => new PolynomialLR(opt, { totalIters: -1 }), "PolynomialLR: Expected positive integer total_iters, but got -1"],
+      [() => new ConstantLR(opt, { totalIters: -1 }), "ConstantLR: Expected non-negative integer total_iters, but got -1"],
+      [() => new LambdaLR(opt, 0.5 as never), "LambdaLR: Expected lr_lambda to be a function or a list of functions, but got 0.5"],
+      [() => new CyclicLR(opt, 0.01, 0.1, { stepSizeUp: 0 }), "CyclicLR: Expected positive step_size_up, but got 0"],
+      [() => new CosineAnnealingWarmRestarts(opt, 0), "CosineAnnealingWarmRestarts: Expected positive integer T_0, but got 0"],
+      [() => new CosineAnnealingWarmRestarts(opt, 2, { tMult: 0 }), "CosineAnnealingWarmRestarts: Expected integer T_mult >= 1, but got 0"],
+      [() => new ReduceLROnPlateau(opt, { patience: -1 }), "ReduceLROnPlateau: Expected non-negative integer patience, but got -1"],
+    ];
+    for (const [make, message] of cases) {
+      expect(make).toThrow(ArgumentError);
+      expect(make).toThrow(message);
+    }
+    // Nothing was changed by a rejected constructor.
+    expect(opt.paramGroups.map((g) => g.lr)).toEqual([0.1, 0.05]);
   });
 
   it("custom schedulers extend LRScheduler", () => {

@@ -16,7 +16,7 @@ import {
 } from "@dl/optim";
 import { F, Linear, clipGradNorm_ } from "@dl/nn";
 import { StepLR } from "@dl/optim";
-import { Tensor, add, manualSeed, matmul, mean, mul, ones, registerBackend, sub, sum, tanh, tensor, zeros } from "@dl/tensor";
+import { ArgumentError, Tensor, add, manualSeed, matmul, mean, mul, ones, registerBackend, sub, sum, tanh, tensor, zeros } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { type TSpec, expectClose, fromSpec, isSpec, loadFixtures } from "../helpers/fixtures.js";
@@ -253,9 +253,9 @@ describe("Optimizer base", () => {
     const p = tensor([1], { requiresGrad: true });
     expect(() => new SGD([], { lr: 0.1 })).toThrow(/SGD: optimizer got an empty parameter list/);
     expect(() => new SGD([p])).toThrow(/required optimization parameter lr/);
-    expect(() => new SGD([p], { lr: -1 })).toThrow(/invalid learning rate/);
+    expect(() => new SGD([p], { lr: -1 })).toThrow(/Invalid learning rate/);
     expect(() => new SGD([p], { lr: 0.1, nesterov: true })).toThrow(/Nesterov momentum requires a momentum/);
-    expect(() => new Adam([p], { betas: [1.0, 0.9] })).toThrow(/invalid beta parameter at index 0/);
+    expect(() => new Adam([p], { betas: [1.0, 0.9] })).toThrow(/Invalid beta parameter at index 0/);
     expect(() => new SGD([{ params: [p] }, { params: [p] }], { lr: 0.1 })).toThrow(/more than one parameter group/);
     expect(() => new SGD([mul(p, 2)], { lr: 0.1 })).toThrow(/can't optimize a non-leaf Tensor/);
     const q = tensor([1], { requiresGrad: true });
@@ -263,6 +263,35 @@ describe("Optimizer base", () => {
     expect(() => new LBFGS([p]).step()).toThrow(/requires a closure/);
     const opt = new SGD([p], { lr: 0.1 });
     expect(() => opt.loadStateDict({ state: {}, param_groups: [] })).toThrow(/different number of parameter groups/);
+  });
+
+  it("invalid optimizer arguments raise PyTorch's messages as ArgumentErrors (strings and NaN are rejected too)", () => {
+    const p = tensor([1], { requiresGrad: true });
+    const cases: [() => unknown, string][] = [
+      [() => new SGD([p], { lr: -1 }), "SGD: Invalid learning rate: -1"],
+      [() => new SGD([p], { lr: 0.1, momentum: -0.5 }), "SGD: Invalid momentum value: -0.5"],
+      [() => new SGD([p], { lr: 0.1, weightDecay: -1e-5 }), "SGD: Invalid weight_decay value: -1e-05"],
+      [() => new SGD([p], { lr: 0.1, nesterov: true }), "SGD: Nesterov momentum requires a momentum and zero dampening"],
+      [() => new Adam([p], { betas: [1.0, 0.999] }), "Adam: Invalid beta parameter at index 0: 1.0"],
+      [() => new Adam([p], { betas: [0.9, 1] }), "Adam: Invalid beta parameter at index 1: 1.0"],
+      [() => new AdamW([p], { eps: -1e-8 }), "AdamW: Invalid epsilon value: -1e-08"],
+      [() => new Adam([p], { lr: Number.NaN }), "Adam: Invalid learning rate: nan"],
+      [() => new Adam([p], { lr: "0.1" as never }), "Adam: Invalid learning rate: '0.1' (expected a number)"],
+      [() => new Adam([p], { betas: [0.9] as never }), "Adam: Invalid betas: [0.9] (expected a pair of numbers)"],
+      [() => new Adamax([p], { weightDecay: -2 }), "Adamax: Invalid weight_decay value: -2"],
+      [() => new Adadelta([p], { rho: 1.5 }), "Adadelta: Invalid rho value: 1.5"],
+      [() => new Adagrad([p], { lrDecay: -1 }), "Adagrad: Invalid lr_decay value: -1"],
+      [() => new Adagrad([p], { initialAccumulatorValue: -1 }), "Adagrad: Invalid initial_accumulator_value value: -1"],
+      [() => new RMSprop([p], { alpha: -0.1 }), "RMSprop: Invalid alpha value: -0.1"],
+      [() => new NAdam([p], { momentumDecay: -1 }), "NAdam: Invalid momentum_decay value: -1"],
+      [() => new RAdam([p], { eps: -0.0001 }), "RAdam: Invalid epsilon value: -0.0001"],
+      [() => new LBFGS([p], { lr: -1 }), "LBFGS: Invalid learning rate: -1"],
+      [() => new LBFGS([p], { maxIter: 0 }), "LBFGS: Invalid max_iter value: 0 (expected a positive integer)"],
+    ];
+    for (const [make, message] of cases) {
+      expect(make).toThrow(ArgumentError);
+      expect(make).toThrow(message);
+    }
   });
 
   it("updates in place and frees every temporary (live storages stay constant)", () => {

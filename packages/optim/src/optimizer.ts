@@ -302,13 +302,43 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   }
 }
 
-/** Shared option validation: PyTorch's "Invalid learning rate: -1" checks. */
-export function checkNonNegative(op: string, what: string, value: number): void {
-  if (!(value >= 0)) throw new ArgumentError(op, `invalid ${what} value: ${value} (expected >= 0)`);
+/**
+ * A value as PyTorch's messages print it (Python's str.format of what the user passed): integral
+ * numbers as Python ints ("-1"), other numbers as Python floats ("0.5", "1e-05", "nan"), strings
+ * quoted. With `float`, integral numbers print as floats ("1.0"): for options that are floats in
+ * PyTorch's signatures, such as betas.
+ */
+export function pyRepr(value: unknown, float = false): string {
+  if (typeof value === "string") return `'${value}'`;
+  if (Array.isArray(value)) return `[${value.map((v) => pyRepr(v, float)).join(", ")}]`;
+  if (typeof value !== "number") return String(value);
+  if (Number.isNaN(value)) return "nan";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+  if (Number.isInteger(value) && Math.abs(value) < 1e16) return float ? `${value}.0` : String(value);
+  // Python switches to exponent notation below 1e-4 and from 1e16, with at least two exponent digits.
+  const [m, e] = value.toExponential().split("e") as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 16) return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  return String(value);
 }
 
-export function checkBetas(op: string, betas: readonly [number, number]): void {
-  betas.forEach((b, i) => {
-    if (!(b >= 0 && b < 1)) throw new ArgumentError(op, `invalid beta parameter at index ${i}: ${b} (expected 0 <= beta < 1)`);
+/**
+ * PyTorch's check of a non-negative option, with its message: "Invalid learning rate: -1" for the
+ * learning rate, "Invalid <name> value: x" for the others (epsilon, momentum, weight_decay, ...).
+ * A value that is not a number (a string from a config file) is rejected too.
+ */
+export function checkNonNegative(op: string, what: string, value: unknown): void {
+  const label = what === "learning rate" ? what : `${what} value`;
+  if (typeof value !== "number") throw new ArgumentError(op, `Invalid ${label}: ${pyRepr(value)} (expected a number)`);
+  if (!(value >= 0)) throw new ArgumentError(op, `Invalid ${label}: ${pyRepr(value)}`);
+}
+
+/** PyTorch's betas check: each in [0, 1), "Invalid beta parameter at index 0: 1.0". */
+export function checkBetas(op: string, betas: unknown): void {
+  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === "number")) {
+    throw new ArgumentError(op, `Invalid betas: ${pyRepr(betas, true)} (expected a pair of numbers)`);
+  }
+  betas.forEach((b: number, i) => {
+    if (!(b >= 0 && b < 1)) throw new ArgumentError(op, `Invalid beta parameter at index ${i}: ${pyRepr(b, true)}`);
   });
 }

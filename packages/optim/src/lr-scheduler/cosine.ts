@@ -1,6 +1,6 @@
 import { ArgumentError } from "@dl/tensor";
-import type { Optimizer } from "../optimizer.js";
-import { LRScheduler, pyMod, type SchedulerOptions } from "./lr-scheduler.js";
+import { type Optimizer, pyRepr } from "../optimizer.js";
+import { checkInteger, checkNumber, LRScheduler, pyMod, type SchedulerOptions } from "./lr-scheduler.js";
 
 /**
  * torch.optim.lr_scheduler.CosineAnnealingLR with PyTorch's recursive (chainable) formula:
@@ -14,6 +14,9 @@ export class CosineAnnealingLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, tMax: number, options: SchedulerOptions & { etaMin?: number } = {}) {
     super(optimizer);
+    // PyTorch divides by T_max (ZeroDivisionError at the second step).
+    if (typeof tMax !== "number" || !(tMax > 0)) throw new ArgumentError("CosineAnnealingLR", `Expected positive T_max, but got ${pyRepr(tMax)}`);
+    checkNumber("CosineAnnealingLR", "eta_min", options.etaMin ?? 0);
     this.tMax = tMax;
     this.etaMin = options.etaMin ?? 0;
     this.initScheduler(options.lastEpoch, options.verbose);
@@ -58,10 +61,10 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   constructor(optimizer: Optimizer, t0: number, options: SchedulerOptions & { tMult?: number; etaMin?: number } = {}) {
     super(optimizer);
     const tMult = options.tMult ?? 1;
-    if (t0 <= 0 || !Number.isInteger(t0))
-      throw new ArgumentError("CosineAnnealingWarmRestarts", `expected positive integer T_0, but got ${t0}`);
-    if (tMult < 1 || !Number.isInteger(tMult))
-      throw new ArgumentError("CosineAnnealingWarmRestarts", `expected integer T_mult >= 1, but got ${tMult}`);
+    checkInteger("CosineAnnealingWarmRestarts", "T_0", t0, 1);
+    if (typeof tMult !== "number" || tMult < 1 || !Number.isInteger(tMult))
+      throw new ArgumentError("CosineAnnealingWarmRestarts", `Expected integer T_mult >= 1, but got ${pyRepr(tMult)}`);
+    checkNumber("CosineAnnealingWarmRestarts", "eta_min", options.etaMin ?? 0);
     this.t0 = t0;
     this.tI = t0;
     this.tMult = tMult;
@@ -85,7 +88,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
         this.tI = this.tI * this.tMult;
       }
     } else {
-      if (epoch < 0) throw new ArgumentError("CosineAnnealingWarmRestarts.step", `expected non-negative epoch, but got ${epoch}`);
+      if (epoch < 0) throw new ArgumentError("CosineAnnealingWarmRestarts.step", `Expected non-negative epoch, but got ${pyRepr(epoch)}`);
       if (epoch >= this.t0) {
         if (this.tMult === 1) {
           this.tCur = pyMod(epoch, this.t0);

@@ -1,6 +1,6 @@
 import { ArgumentError } from "@dl/tensor";
-import type { Optimizer } from "../optimizer.js";
-import { formatParam, LRScheduler, type SchedulerOptions, type SchedulerStateDict } from "./lr-scheduler.js";
+import { type Optimizer, pyRepr } from "../optimizer.js";
+import { checkLastEpoch, formatParam, LRScheduler, type SchedulerOptions, type SchedulerStateDict } from "./lr-scheduler.js";
 
 export interface CyclicLROptions extends SchedulerOptions {
   /** Iterations in the increasing half of a cycle (default 2000). */
@@ -41,6 +41,14 @@ export class CyclicLR extends LRScheduler {
     super(optimizer);
     const op = "CyclicLR";
     const lastEpoch = options.lastEpoch ?? -1;
+    // Checked before the groups' lr is set to base_lr below.
+    checkLastEpoch(op, lastEpoch);
+    for (const [name, v] of [
+      ["step_size_up", options.stepSizeUp ?? 2000],
+      ["step_size_down", options.stepSizeDown ?? options.stepSizeUp ?? 2000],
+    ] as const) {
+      if (typeof v !== "number" || !(v > 0)) throw new ArgumentError(op, `Expected positive ${name}, but got ${pyRepr(v)}`);
+    }
     const { mode = "triangular", gamma = 1.0, scaleFn = null, cycleMomentum = true } = options;
     const baseLrs = formatParam(op, "base_lr", optimizer, baseLr);
     if (lastEpoch === -1) {
@@ -54,7 +62,7 @@ export class CyclicLR extends LRScheduler {
     this.totalSize = up + down;
     this.stepRatio = up / this.totalSize;
     if (!["triangular", "triangular2", "exp_range"].includes(mode) && scaleFn === null) {
-      throw new ArgumentError(op, `mode '${mode}' is invalid and scaleFn is null`);
+      throw new ArgumentError(op, `mode is invalid and scale_fn is None (mode '${mode}')`);
     }
     this.mode = mode;
     this.gamma = gamma;

@@ -1,5 +1,5 @@
 import { ArgumentError } from "@dl/tensor";
-import type { Optimizer } from "../optimizer.js";
+import { type Optimizer, pyRepr } from "../optimizer.js";
 import { LRScheduler, type SchedulerOptions, type SchedulerStateDict } from "./lr-scheduler.js";
 
 /** A function of the epoch (PyTorch's lr_lambda). */
@@ -7,8 +7,12 @@ export type LrLambda = (epoch: number) => number;
 
 function lambdas(op: string, optimizer: Optimizer, lrLambda: LrLambda | readonly LrLambda[]): LrLambda[] {
   const n = optimizer.paramGroups.length;
+  const fns = Array.isArray(lrLambda) ? lrLambda : [lrLambda];
+  if (!fns.every((f) => typeof f === "function")) {
+    throw new ArgumentError(op, `Expected lr_lambda to be a function or a list of functions, but got ${pyRepr(lrLambda)}`);
+  }
   if (!Array.isArray(lrLambda)) return new Array(n).fill(lrLambda);
-  if (lrLambda.length !== n) throw new ArgumentError(op, `expected ${n} lr_lambdas (one per parameter group), but got ${lrLambda.length}`);
+  if (lrLambda.length !== n) throw new ArgumentError(op, `Expected ${n} lr_lambdas, but got ${lrLambda.length}`);
   return [...lrLambda];
 }
 

@@ -1,6 +1,6 @@
 import { ArgumentError } from "@dl/tensor";
 import type { Optimizer } from "../optimizer.js";
-import { LRScheduler, type SchedulerOptions } from "./lr-scheduler.js";
+import { checkInteger, checkNumber, LRScheduler, type SchedulerOptions } from "./lr-scheduler.js";
 
 /** torch.optim.lr_scheduler.ConstantLR: lr * factor until totalIters, then lr. */
 export class ConstantLR extends LRScheduler {
@@ -11,8 +11,10 @@ export class ConstantLR extends LRScheduler {
     super(optimizer);
     const factor = options.factor ?? 1.0 / 3;
     if (factor > 1.0 || factor < 0)
-      throw new ArgumentError("ConstantLR", `constant multiplicative factor expected to be between 0 and 1, got ${factor}`);
+      throw new ArgumentError("ConstantLR", `Constant multiplicative factor expected to be between 0 and 1 (got ${factor}).`);
     this.factor = factor;
+    // LinearLR divides by total_iters; ConstantLR's factor simply never applies with 0.
+    checkInteger(this.constructor.name, "total_iters", options.totalIters ?? 5, this instanceof LinearLR ? 1 : 0);
     this.totalIters = options.totalIters ?? 5;
     this.initScheduler(options.lastEpoch, options.verbose);
   }
@@ -45,11 +47,13 @@ export class LinearLR extends LRScheduler {
     const startFactor = options.startFactor ?? 1.0 / 3;
     const endFactor = options.endFactor ?? 1.0;
     if (startFactor > 1.0 || startFactor < 0)
-      throw new ArgumentError("LinearLR", `starting multiplicative factor expected to be between 0 and 1, got ${startFactor}`);
+      throw new ArgumentError("LinearLR", `Starting multiplicative factor expected to be between 0 and 1 (got ${startFactor}).`);
     if (endFactor > 1.0 || endFactor < 0)
-      throw new ArgumentError("LinearLR", `ending multiplicative factor expected to be between 0 and 1, got ${endFactor}`);
+      throw new ArgumentError("LinearLR", `Ending multiplicative factor expected to be between 0 and 1 (got ${endFactor}).`);
     this.startFactor = startFactor;
     this.endFactor = endFactor;
+    // LinearLR divides by total_iters; ConstantLR's factor simply never applies with 0.
+    checkInteger(this.constructor.name, "total_iters", options.totalIters ?? 5, this instanceof LinearLR ? 1 : 0);
     this.totalIters = options.totalIters ?? 5;
     this.initScheduler(options.lastEpoch, options.verbose);
   }
@@ -80,6 +84,8 @@ export class PolynomialLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, options: SchedulerOptions & { totalIters?: number; power?: number } = {}) {
     super(optimizer);
+    checkInteger("PolynomialLR", "total_iters", options.totalIters ?? 5, 1);
+    checkNumber("PolynomialLR", "power", options.power ?? 1.0);
     this.totalIters = options.totalIters ?? 5;
     this.power = options.power ?? 1.0;
     this.initScheduler(options.lastEpoch, options.verbose);

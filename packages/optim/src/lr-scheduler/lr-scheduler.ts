@@ -1,5 +1,5 @@
 import { ArgumentError } from "@dl/tensor";
-import { Optimizer } from "../optimizer.js";
+import { Optimizer, pyRepr } from "../optimizer.js";
 
 /** A scheduler's state dict: PyTorch's attribute names (snake_case) and values. */
 export type SchedulerStateDict = Record<string, unknown>;
@@ -32,6 +32,28 @@ export function formatE(v: number): string {
   const [m, e] = v.toExponential(4).split("e") as [string, string];
   const n = Number(e);
   return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+}
+
+/**
+ * An integer option of at least `min` (1: "positive", 0: "non-negative"), with PyTorch's wording
+ * ("Expected positive integer T_0, but got 0"). Checked before anything is changed.
+ */
+export function checkInteger(op: string, name: string, value: unknown, min: 0 | 1): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new ArgumentError(op, `Expected ${min === 1 ? "positive" : "non-negative"} integer ${name}, but got ${pyRepr(value)}`);
+  }
+}
+
+/** A numeric option (gamma, factors): strings and NaN are errors, not a silently frozen lr. */
+export function checkNumber(op: string, name: string, value: unknown): void {
+  if (typeof value !== "number" || Number.isNaN(value)) throw new ArgumentError(op, `Expected ${name} to be a number, but got ${pyRepr(value)}`);
+}
+
+/** lastEpoch: -1 to start, or the epoch to resume from. */
+export function checkLastEpoch(op: string, lastEpoch: unknown): void {
+  if (typeof lastEpoch !== "number" || !Number.isInteger(lastEpoch) || lastEpoch < -1) {
+    throw new ArgumentError(op, `Expected integer last_epoch >= -1, but got ${pyRepr(lastEpoch)}`);
+  }
 }
 
 /** One value per parameter group: a list must have one entry per group, a number is repeated. */
@@ -79,6 +101,7 @@ export abstract class LRScheduler {
 
   /** PyTorch's _LRScheduler.__init__: initialLr, baseLrs, lastEpoch, then the initial step. */
   protected initScheduler(lastEpoch = -1, verbose = false): void {
+    checkLastEpoch(this.constructor.name, lastEpoch);
     const groups = this.optimizer.paramGroups;
     if (lastEpoch === -1) {
       for (const g of groups) if (!("initialLr" in g)) g.initialLr = g.lr;

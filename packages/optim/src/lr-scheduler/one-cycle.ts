@@ -52,13 +52,13 @@ export class OneCycleLR extends LRScheduler {
     const lastEpoch = options.lastEpoch ?? -1;
     const isPosInt = (v: number | null): v is number => v !== null && Number.isInteger(v) && v > 0;
     if (totalSteps === null && epochs === null && stepsPerEpoch === null) {
-      throw new ArgumentError(op, "you must define either totalSteps OR (epochs AND stepsPerEpoch)");
+      throw new ArgumentError(op, "You must define either total_steps OR (epochs AND steps_per_epoch)");
     } else if (totalSteps !== null) {
-      if (!isPosInt(totalSteps)) throw new ArgumentError(op, `expected positive integer totalSteps, but got ${totalSteps}`);
+      if (!isPosInt(totalSteps)) throw new ArgumentError(op, `Expected positive integer total_steps, but got ${totalSteps}`);
       this.totalSteps = totalSteps;
     } else {
-      if (!isPosInt(epochs)) throw new ArgumentError(op, `expected positive integer epochs, but got ${epochs}`);
-      if (!isPosInt(stepsPerEpoch)) throw new ArgumentError(op, `expected positive integer stepsPerEpoch, but got ${stepsPerEpoch}`);
+      if (!isPosInt(epochs)) throw new ArgumentError(op, `Expected positive integer epochs, but got ${epochs}`);
+      if (!isPosInt(stepsPerEpoch)) throw new ArgumentError(op, `Expected positive integer steps_per_epoch, but got ${stepsPerEpoch}`);
       this.totalSteps = epochs * stepsPerEpoch;
     }
     const T = this.totalSteps;
@@ -90,9 +90,9 @@ export class OneCycleLR extends LRScheduler {
           },
           { end_step: T - 1, start_lr: "max_lr", end_lr: "min_lr", start_momentum: "base_momentum", end_momentum: "max_momentum" },
         ];
-    if (!(pctStart >= 0 && pctStart <= 1)) throw new ArgumentError(op, `expected float between 0 and 1 pctStart, but got ${pctStart}`);
+    if (!(pctStart >= 0 && pctStart <= 1)) throw new ArgumentError(op, `Expected float between 0 and 1 pct_start, but got ${pctStart}`);
     if (annealStrategy !== "cos" && annealStrategy !== "linear") {
-      throw new ArgumentError(op, `annealStrategy must be one of 'cos' or 'linear', instead got ${String(annealStrategy)}`);
+      throw new ArgumentError(op, `anneal_strategy must be one of 'cos' or 'linear', instead got ${String(annealStrategy)}`);
     }
     this.annealStrategy = annealStrategy;
     const maxLrs = formatParam(op, "max_lr", optimizer, maxLr);
@@ -136,7 +136,7 @@ export class OneCycleLR extends LRScheduler {
     if (stepNum > this.totalSteps) {
       throw new ArgumentError(
         "OneCycleLR.step",
-        `tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`,
+        `Tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`,
       );
     }
     const phases = this.schedulePhases;

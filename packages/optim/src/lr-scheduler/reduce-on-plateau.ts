@@ -1,6 +1,6 @@
 import { ArgumentError, Tensor } from "@dl/tensor";
 import { Optimizer } from "../optimizer.js";
-import { formatE, type SchedulerStateDict } from "./lr-scheduler.js";
+import { checkInteger, formatE, type SchedulerStateDict } from "./lr-scheduler.js";
 
 export interface ReduceLROnPlateauOptions {
   /** "min": reduce when the metric stops decreasing; "max": when it stops increasing. */
@@ -46,7 +46,7 @@ export class ReduceLROnPlateau {
   constructor(optimizer: Optimizer, options: ReduceLROnPlateauOptions = {}) {
     const op = "ReduceLROnPlateau";
     const factor = options.factor ?? 0.1;
-    if (factor >= 1.0) throw new ArgumentError(op, `factor should be < 1.0, got ${factor}`);
+    if (factor >= 1.0) throw new ArgumentError(op, `Factor should be < 1.0 (got ${factor}).`);
     this.factor = factor;
     if (!(optimizer instanceof Optimizer)) throw new ArgumentError(op, `${typeof optimizer} is not an Optimizer`);
     this.optimizer = optimizer;
@@ -58,6 +58,8 @@ export class ReduceLROnPlateau {
     } else {
       this.minLrs = new Array(n).fill(minLr);
     }
+    checkInteger(op, "patience", options.patience ?? 10, 0);
+    checkInteger(op, "cooldown", options.cooldown ?? 0, 0);
     this.patience = options.patience ?? 10;
     this.verbose = options.verbose ?? false;
     this.cooldown = options.cooldown ?? 0;

@@ -1,5 +1,6 @@
-import type { Optimizer } from "../optimizer.js";
-import { bisectRight, LRScheduler, pyMod, type SchedulerOptions } from "./lr-scheduler.js";
+import { ArgumentError } from "@dl/tensor";
+import { type Optimizer, pyRepr } from "../optimizer.js";
+import { bisectRight, checkInteger, checkNumber, LRScheduler, pyMod, type SchedulerOptions } from "./lr-scheduler.js";
 
 /** torch.optim.lr_scheduler.StepLR: multiplies the lr by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler {
@@ -8,6 +9,9 @@ export class StepLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, stepSize: number, options: SchedulerOptions & { gamma?: number } = {}) {
     super(optimizer);
+    // PyTorch divides by step_size at the first step (ZeroDivisionError); 0 here froze the lr.
+    checkInteger("StepLR", "step_size", stepSize, 1);
+    checkNumber("StepLR", "gamma", options.gamma ?? 0.1);
     this.stepSize = stepSize;
     this.gamma = options.gamma ?? 0.1;
     this.initScheduler(options.lastEpoch, options.verbose);
@@ -39,6 +43,10 @@ export class MultiStepLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, milestones: readonly number[], options: SchedulerOptions & { gamma?: number } = {}) {
     super(optimizer);
+    if (!Array.isArray(milestones) || !milestones.every((m) => Number.isInteger(m) && m >= 0)) {
+      throw new ArgumentError("MultiStepLR", `Expected milestones to be a list of non-negative integers, but got ${pyRepr(milestones)}`);
+    }
+    checkNumber("MultiStepLR", "gamma", options.gamma ?? 0.1);
     this.milestones = new Map();
     for (const m of milestones) this.milestones.set(m, (this.milestones.get(m) ?? 0) + 1);
     this.gamma = options.gamma ?? 0.1;
@@ -76,6 +84,7 @@ export class ExponentialLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, gamma: number, options: SchedulerOptions = {}) {
     super(optimizer);
+    checkNumber("ExponentialLR", "gamma", gamma);
     this.gamma = gamma;
     this.initScheduler(options.lastEpoch, options.verbose);
   }

@@ -1,5 +1,5 @@
 import { ArgumentError, add, add_, div, mul, mul_, neg, sqrt, type Tensor, zerosLike } from "@dl/tensor";
-import { addcmul_, checkNonNegative, Optimizer, type ParamGroup, type Params } from "../optimizer.js";
+import { addcmul_, checkNonNegative, Optimizer, pyRepr, type ParamGroup, type Params } from "../optimizer.js";
 
 export interface AdadeltaOptions {
   /** Scales delta before it is applied (default 1). */
@@ -25,7 +25,8 @@ export class Adadelta extends Optimizer<AdadeltaParamGroup> {
   constructor(params: Params<AdadeltaOptions>, options: AdadeltaOptions = {}) {
     const { lr = 1.0, rho = 0.9, eps = 1e-6, weightDecay = 0, maximize = false } = options;
     checkNonNegative("Adadelta", "learning rate", lr);
-    if (!(rho >= 0 && rho <= 1)) throw new ArgumentError("Adadelta", `invalid rho value: ${rho} (expected 0 <= rho <= 1)`);
+    checkNonNegative("Adadelta", "rho", rho);
+    if (!(rho <= 1)) throw new ArgumentError("Adadelta", `Invalid rho value: ${pyRepr(rho)}`);
     checkNonNegative("Adadelta", "epsilon", eps);
     checkNonNegative("Adadelta", "weight_decay", weightDecay);
     super(params, { lr, rho, eps, weightDecay, maximize });

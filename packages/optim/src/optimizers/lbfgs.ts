@@ -1,6 +1,6 @@
 import { enableGrad, noGrad } from "@dl/autograd";
 import { ArgumentError, abs, add_, amax, cat, dot, keep, mul, neg, sub, sum, Tensor, tidy, zeros } from "@dl/tensor";
-import { type Closure, Optimizer, type ParamGroup, type Params } from "../optimizer.js";
+import { type Closure, checkNonNegative, Optimizer, type ParamGroup, type Params, pyRepr } from "../optimizer.js";
 
 export interface LBFGSOptions {
   lr?: number;
@@ -177,6 +177,16 @@ export class LBFGS extends Optimizer<LBFGSParamGroup> {
   constructor(params: Params<LBFGSOptions>, options: LBFGSOptions = {}) {
     const { lr = 1, maxIter = 20, toleranceGrad = 1e-7, toleranceChange = 1e-9, historySize = 100, lineSearchFn = null } = options;
     const maxEval = options.maxEval ?? Math.floor((maxIter * 5) / 4);
+    checkNonNegative("LBFGS", "learning rate", lr);
+    for (const [name, v] of [
+      ["max_iter", maxIter],
+      ["max_eval", maxEval],
+      ["history_size", historySize],
+    ] as const) {
+      if (!(Number.isInteger(v) && v > 0)) throw new ArgumentError("LBFGS", `Invalid ${name} value: ${pyRepr(v)} (expected a positive integer)`);
+    }
+    checkNonNegative("LBFGS", "tolerance_grad", toleranceGrad);
+    checkNonNegative("LBFGS", "tolerance_change", toleranceChange);
     if (lineSearchFn !== null && lineSearchFn !== "strong_wolfe") {
       throw new ArgumentError("LBFGS", `only 'strong_wolfe' is supported as lineSearchFn, got '${String(lineSearchFn)}'`);
     }

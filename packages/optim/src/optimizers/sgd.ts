@@ -34,10 +34,7 @@ export class SGD extends Optimizer<SGDParamGroup> {
     checkNonNegative("SGD", "momentum", momentum);
     checkNonNegative("SGD", "weight_decay", weightDecay);
     if (nesterov && (momentum <= 0 || dampening !== 0)) {
-      throw new ArgumentError(
-        "SGD",
-        `Nesterov momentum requires a momentum and zero dampening (got momentum ${momentum}, dampening ${dampening})`,
-      );
+      throw new ArgumentError("SGD", "Nesterov momentum requires a momentum and zero dampening");
     }
     super(params, { lr: lr ?? required, momentum, dampening, weightDecay, nesterov, maximize });
   }
