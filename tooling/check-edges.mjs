@@ -59,6 +59,9 @@ export const NODE_BUILTIN_ALLOWLIST = {
   // the branch that handles a file path (marked webpackIgnore / @vite-ignore), so the main entry still
   // bundles for browsers, where save() returns a Blob and load() takes a Blob / Response / ArrayBuffer.
   "@dl/nn": ["src/serialization.ts"],
+  // fromPretrained(dir) / savePretrained(dir): the same pattern, a dynamic import("node:fs/promises")
+  // reached only when a directory path is given; URL bases and { file: contents } objects need no Node.
+  "@dl/transformers": ["src/hub/node-fs.ts"],
 };
 
 const SOURCE_EXT = /\.(?:ts|mts|cts|tsx|js|mjs|cjs)$/;
