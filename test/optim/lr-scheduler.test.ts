@@ -286,6 +286,14 @@ describe("lr scheduler behaviour", () => {
     expect(opt.paramGroups.map((g) => g.lr)).toEqual([0.1, 0.05]);
   });
 
+  it("String(scheduler) lists its settings in PyTorch's names", () => {
+    const opt = makeOptimizer("SGD");
+    const s = new StepLR(opt, 3, { gamma: 0.5 });
+    s.step();
+    expect(String(s)).toBe("StepLR (\n    base_lrs: [0.1, 0.05]\n    gamma: 0.5\n    last_epoch: 1\n    last_lr: [0.1, 0.05]\n    step_size: 3\n)");
+    expect(String(new ReduceLROnPlateau(opt))).toMatch(/^ReduceLROnPlateau \(\n    best: inf\n    cooldown: 0\n.*    factor: 0.1\n.*    mode: min\n.*    patience: 10\n/s);
+  });
+
   it("custom schedulers extend LRScheduler", () => {
     class HalfEvery2 extends LRScheduler {
       constructor(opt: Optimizer) {

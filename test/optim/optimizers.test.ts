@@ -17,6 +17,7 @@ import {
 import { F, Linear, clipGradNorm_ } from "@dl/nn";
 import { StepLR } from "@dl/optim";
 import { ArgumentError, Tensor, add, manualSeed, matmul, mean, mul, ones, registerBackend, sub, sum, tanh, tensor, zeros } from "@dl/tensor";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { type TSpec, expectClose, fromSpec, isSpec, loadFixtures } from "../helpers/fixtures.js";
@@ -292,6 +293,23 @@ describe("Optimizer base", () => {
       expect(make).toThrow(ArgumentError);
       expect(make).toThrow(message);
     }
+  });
+
+  it("String(optimizer) prints the parameter groups as PyTorch's repr (it was [object Object])", () => {
+    const p = zeros(3).requiresGrad_();
+    expect(String(new Adam([p]))).toBe(
+      "Adam (\nParameter Group 0\n    amsgrad: False\n    betas: (0.9, 0.999)\n    capturable: False\n    differentiable: False\n    eps: 1e-08\n    foreach: None\n    fused: False\n    lr: 0.001\n    maximize: False\n    weight_decay: 0\n)",
+    );
+    const sgd = new SGD([{ params: [p] }, { params: [zeros(1).requiresGrad_()], lr: 0.5 }], { lr: 0.1, momentum: 0.9 });
+    new StepLR(sgd, 3);
+    const group = (lr: number) =>
+      `    dampening: 0\n    differentiable: False\n    foreach: None\n    initial_lr: ${lr}\n    lr: ${lr}\n    maximize: False\n    momentum: 0.9\n    nesterov: False\n    weight_decay: 0\n`;
+    expect(`${sgd}`).toBe(`SGD (\nParameter Group 0\n${group(0.1)}\nParameter Group 1\n${group(0.5)})`);
+    expect(String(new LBFGS([p]))).toBe(
+      "LBFGS (\nParameter Group 0\n    history_size: 100\n    line_search_fn: None\n    lr: 1\n    max_eval: 25\n    max_iter: 20\n    tolerance_change: 1e-09\n    tolerance_grad: 1e-07\n)",
+    );
+    // console.log / util.inspect show the same text.
+    expect(inspect(new Adam([p]))).toBe(String(new Adam([p])));
   });
 
   it("updates in place and frees every temporary (live storages stay constant)", () => {

@@ -195,6 +195,24 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   }
 
   /**
+   * PyTorch's repr: "Adam (\nParameter Group 0\n    amsgrad: False\n    betas: (0.9, 0.999)\n ...)",
+   * each group's options under PyTorch's (snake_case) names, sorted, with the options PyTorch has
+   * and dl does not implement (foreach, ...) at their defaults, as stateDict() reports them.
+   */
+  toString(): string {
+    let out = `${this.constructor.name} (`;
+    for (const [i, group] of this.stateDict().param_groups.entries()) {
+      out += `\nParameter Group ${i}\n`;
+      for (const key of Object.keys(group).sort()) if (key !== "params") out += `    ${key}: ${pyStr(group[key])}\n`;
+    }
+    return `${out})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /**
    * PyTorch's state_dict(): `{ state: { [index]: {...} }, param_groups: [{ lr, ..., params: [0, 1] }] }`.
    * Parameters are numbered in group order; option keys are snake_case as in PyTorch (with the
    * options dl does not implement, such as foreach, at PyTorch's defaults). State tensors are the
@@ -320,6 +338,16 @@ export function pyRepr(value: unknown, float = false): string {
   const exp = Number(e);
   if (exp < -4 || exp >= 16) return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
   return String(value);
+}
+
+/** Python's str() of an option value in a repr: True/False, None, tuples as "(0.9, 0.999)", strings bare. */
+export function pyStr(value: unknown): string {
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return `(${value.map(pyStr).join(", ")}${value.length === 1 ? "," : ""})`;
+  return pyRepr(value);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ArgumentError } from "@dl/tensor";
-import { Optimizer, pyRepr } from "../optimizer.js";
+import { Optimizer, pyRepr, pyStr } from "../optimizer.js";
 
 /** A scheduler's state dict: PyTorch's attribute names (snake_case) and values. */
 export type SchedulerStateDict = Record<string, unknown>;
@@ -54,6 +54,18 @@ export function checkLastEpoch(op: string, lastEpoch: unknown): void {
   if (typeof lastEpoch !== "number" || !Number.isInteger(lastEpoch) || lastEpoch < -1) {
     throw new ArgumentError(op, `Expected integer last_epoch >= -1, but got ${pyRepr(lastEpoch)}`);
   }
+}
+
+/** A scheduler's repr from its state dict: public entries sorted, _last_lr shown as last_lr. */
+export function formatScheduler(name: string, state: SchedulerStateDict): string {
+  const entries = Object.entries(state)
+    .filter(([k, v]) => (!k.startsWith("_") || k === "_last_lr") && k !== "verbose" && typeof v !== "function")
+    .map(([k, v]) => [k === "_last_lr" ? "last_lr" : k, v] as const)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const show = (v: unknown): string =>
+    Array.isArray(v) ? `[${v.map(show).join(", ")}]` : v !== null && typeof v === "object" ? JSON.stringify(v) : pyStr(v);
+  return `${name} (\n${entries.map(([k, v]) => `    ${k}: ${show(v)}\n`).join("")})`;
 }
 
 /** One value per parameter group: a list must have one entry per group, a number is repeated. */
@@ -186,6 +198,18 @@ export abstract class LRScheduler {
   }
 
   /** PyTorch's state_dict(): the scheduler's attributes (not the optimizer), under PyTorch's names. */
+  /**
+   * "StepLR (\n    base_lrs: [0.1]\n    gamma: 0.1\n ...)": the settings and position under PyTorch's
+   * attribute names, sorted (PyTorch itself prints only the object's address).
+   */
+  toString(): string {
+    return formatScheduler(this.constructor.name, this.stateDict());
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   stateDict(): SchedulerStateDict {
     const self = this as unknown as Record<string, unknown>;
     const out: SchedulerStateDict = {};

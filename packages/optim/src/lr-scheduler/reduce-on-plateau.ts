@@ -1,6 +1,6 @@
 import { ArgumentError, Tensor } from "@dl/tensor";
 import { Optimizer } from "../optimizer.js";
-import { checkInteger, formatE, type SchedulerStateDict } from "./lr-scheduler.js";
+import { checkInteger, formatE, formatScheduler, type SchedulerStateDict } from "./lr-scheduler.js";
 
 export interface ReduceLROnPlateauOptions {
   /** "min": reduce when the metric stops decreasing; "max": when it stops increasing. */
@@ -157,6 +157,15 @@ export class ReduceLROnPlateau {
   };
 
   /** PyTorch's state_dict() keys (_last_lr only once step() has run, as in PyTorch). */
+  /** Its settings and state under PyTorch's attribute names, sorted (as LRScheduler's toString). */
+  toString(): string {
+    return formatScheduler("ReduceLROnPlateau", this.stateDict());
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   stateDict(): SchedulerStateDict {
     const self = this as unknown as Record<string, unknown>;
     const out: SchedulerStateDict = {};
