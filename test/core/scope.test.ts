@@ -1,5 +1,5 @@
 import { cpuBackend } from "@dl/backend-cpu";
-import { DLError, add, getBackend, keep, tensor, tidy, zeros } from "@dl/tensor";
+import { DLError, type Tensor, add, getBackend, keep, tensor, tidy, zeros } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 
@@ -124,6 +124,16 @@ describeEachBackend("tidy / keep / dispose", (device) => {
     expect(() => add(x, 1)).toThrow("add: tensor was disposed");
     expect(() => x.item()).toThrow(/tensor was disposed/);
     expect(String(x)).toBe("tensor(<disposed>)");
+  });
+
+  it("the disposed-tensor error says how a tensor made inside tidy() outlives it", () => {
+    let inner: Tensor | undefined;
+    tidy(() => {
+      inner = add(tensor([1, 2]), 1);
+    });
+    expect(() => inner?.tolist()).toThrow(
+      "dataSync: tensor was disposed (by dispose(), or by the tidy() scope that created it when the scope ended); to use a tensor after its tidy(), return it from the function or keep() it",
+    );
   });
 
   it("a view of a disposed base still reads; the base itself refuses", () => {

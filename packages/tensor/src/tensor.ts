@@ -513,7 +513,12 @@ export class Tensor {
 
   /** @internal */
   _assertLive(op: string): void {
-    if (this._disposed || this._storage.disposed) throw new DLError(op, "tensor was disposed");
+    if (this._disposed || this._storage.disposed) {
+      throw new DLError(
+        op,
+        "tensor was disposed (by dispose(), or by the tidy() scope that created it when the scope ended); to use a tensor after its tidy(), return it from the function or keep() it",
+      );
+    }
   }
 
   // ---- reading data ----
