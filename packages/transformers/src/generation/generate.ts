@@ -95,7 +95,10 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
   const seqs: number[][] = [];
   const ids0 = await inputIds.to({ dtype: "int64" }).data();
   for (let b = 0; b < B; b++) seqs.push(Array.from(ids0.subarray(b * T, (b + 1) * T), Number));
-  let mask: Tensor = options.attentionMask ? options.attentionMask.to({ dtype: "int64" }) : ones([B, T], { dtype: "int64", device });
+  // A private copy: the loop replaces (and frees) the mask each step.
+  let mask: Tensor = options.attentionMask
+    ? options.attentionMask.to({ dtype: "int64" }).clone()
+    : ones([B, T], { dtype: "int64", device });
   if (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== T) {
     throw new ShapeError(op, `attentionMask must be [${B}, ${T}] like inputIds, got ${fmtShape(mask.shape)}`);
   }

@@ -286,17 +286,23 @@ export function loadPretrainedWeights(model: PreTrainedModel, weights: Weights, 
   const missingKeys = [...expected].filter((k) => !given.has(k));
   const untied = missingKeys.filter((k) => !loadedObjects.has(own[k]));
   const mismatchedKeys: string[] = [];
+  const mismatches: string[] = [];
   for (const [k, { tensor, file, original }] of given) {
     const target = own[k] as Tensor;
     const same = tensor.ndim === target.ndim && tensor.shape.every((s, i) => s === target.shape[i]);
     if (same) continue;
-    const what = `'${original}'${original !== k ? ` (the model's '${k}')` : ""} in ${file} has shape ${fmtShape(tensor.shape)}, the model's is ${fmtShape(target.shape)}`;
-    if (!options.ignoreMismatchedSizes) {
-      throw new ShapeError(op, `size mismatch for ${what} (is the config.json right? ignoreMismatchedSizes: true re-initializes it)`);
-    }
-    warn(`${model.constructor.name}: ${what}; newly initialized`);
+    mismatches.push(
+      `'${original}'${original !== k ? ` (the model's '${k}')` : ""} in ${file} has shape ${fmtShape(tensor.shape)}, the model's is ${fmtShape(target.shape)}`,
+    );
     mismatchedKeys.push(k);
   }
+  if (mismatches.length && !options.ignoreMismatchedSizes) {
+    throw new ShapeError(
+      op,
+      `${model.constructor.name}: size mismatch for ${mismatches.join("; ")} (is the config.json right? ignoreMismatchedSizes: true re-initializes them)`,
+    );
+  }
+  for (const m of mismatches) warn(`${model.constructor.name}: ${m}; newly initialized`);
   // A task head the checkpoint never had (a base-model checkpoint) is newly initialized, as in transformers.
   const isHead = (k: string) => modelHasPrefix && !k.startsWith(`${prefix}.`);
   const fatal = untied.filter((k) => !isHead(k));
