@@ -1,6 +1,6 @@
 import { gradcheck, gradgradcheck } from "@dl/autograd";
-import { F } from "@dl/nn";
-import { type Tensor, fromHost, lt, manualSeed, mul, rand, randn, sum } from "@dl/tensor";
+import { F, MultiheadAttention, Transformer } from "@dl/nn";
+import { type Tensor, add, fromHost, lt, manualSeed, mul, rand, randn, sum } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { backendSupports, describeEachBackend, onDefaultDevice } from "../helpers/backends.js";
 import { type TSpec, expectClose as expectCloseSpec, fromSpec as fromSpecExact, loadFixtures } from "../helpers/fixtures.js";
@@ -156,5 +156,106 @@ describeEachBackend("F.scaledDotProductAttention", (device) => {
         expect(gradgradcheck(f, ins)).toBe(true);
       });
     }
+  });
+});
+
+interface MhaCase {
+  name: string;
+  embedDim: number;
+  numHeads: number;
+  options: Record<string, unknown>;
+  train: boolean;
+  mode: "self" | "kv" | "cross";
+  forward: { needWeights: boolean; averageAttnWeights: boolean };
+  keys: string[];
+  state: Record<string, TSpec>;
+  inputs: TSpec[];
+  attnMask: TSpec | null;
+  keyPaddingMask: TSpec | null;
+  up: TSpec;
+  upWeights: TSpec | null;
+  out: TSpec;
+  weights: TSpec | null;
+  gInputs: TSpec[];
+  gparams: Record<string, TSpec>;
+}
+
+/** A MultiheadAttention with the fixture's PyTorch state dict loaded unchanged. */
+function loadMha(c: MhaCase): MultiheadAttention {
+  const m = new MultiheadAttention(c.embedDim, c.numHeads, c.options);
+  if (onDefaultDevice(c.out).dtype === "float64") m.double();
+  expect([...Object.keys(m.stateDict())]).toEqual(c.keys);
+  m.loadStateDict(Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, fromSpec(v)])));
+  m.train(c.train);
+  return m;
+}
+
+describeEachBackend("nn.MultiheadAttention", (device) => {
+  for (const c of fx.mha as MhaCase[]) {
+    for (const [path, run] of [
+      ["default path", <T>(f: () => T) => f()],
+      ["composed path", <T>(f: () => T) => withoutKernels(device, KERNELS, f)],
+    ] as const) {
+      if (path === "composed path" && c.forward.needWeights) continue; // weights never use the fused kernel
+      it(`${c.name} (${path}): output, weights and gradients w.r.t. inputs and every parameter match PyTorch`, () => {
+        run(() => {
+          const m = loadMha(c);
+          const ins = c.inputs.map((s) => fromSpec(s, { requiresGrad: true }));
+          const [q, k, v] = c.mode === "self" ? [ins[0], ins[0], ins[0]] : c.mode === "kv" ? [ins[0], ins[1], ins[1]] : ins;
+          const [out, w] = m.forward(q as Tensor, k as Tensor, v as Tensor, {
+            ...c.forward,
+            attnMask: c.attnMask ? fromSpec(c.attnMask) : null,
+            keyPaddingMask: c.keyPaddingMask ? fromSpec(c.keyPaddingMask) : null,
+          });
+          expectClose(out, c.out);
+          let loss = sum(mul(out, fromSpec(c.up)));
+          if (c.weights) {
+            expectClose(w as Tensor, c.weights);
+            loss = add(loss, sum(mul(w as Tensor, fromSpec(c.upWeights as TSpec))));
+          } else expect(w).toBeNull();
+          loss.backward();
+          ins.forEach((t, i) => expectClose(t.grad as Tensor, c.gInputs[i] as TSpec));
+          for (const [name, p] of m.namedParameters()) expectClose(p.grad as Tensor, c.gparams[name] as TSpec);
+        });
+      });
+    }
+  }
+
+  it("isCausal without a mask equals the explicit causal mask, with and without weights", () => {
+    manualSeed(4);
+    const m = new MultiheadAttention(8, 2, { batchFirst: true });
+    const x = randn([2, 5, 8]);
+    const mask = Transformer.generateSquareSubsequentMask(5);
+    const [want] = m.forward(x, x, x, { attnMask: mask, needWeights: false });
+    for (const needWeights of [false, true]) {
+      const [got] = m.forward(x, x, x, { isCausal: true, needWeights });
+      expectCloseArrays(Array.from(got.dataSync()), Array.from(want.dataSync()), `needWeights ${needWeights}`, 1e-5);
+    }
+  });
+
+  it("PyTorch's parameter names, shapes and init", () => {
+    const m = new MultiheadAttention(8, 2, { kdim: 4, vdim: 6, addBiasKv: true });
+    const shapes = Object.fromEntries([...m.namedParameters()].map(([k, p]) => [k, [...p.shape]]));
+    expect(shapes).toEqual({
+      q_proj_weight: [8, 8],
+      k_proj_weight: [8, 4],
+      v_proj_weight: [8, 6],
+      in_proj_bias: [24],
+      bias_k: [1, 1, 8],
+      bias_v: [1, 1, 8],
+      "out_proj.weight": [8, 8],
+      "out_proj.bias": [8],
+    });
+    expect(Array.from((m.in_proj_bias as Tensor).dataSync()).every((x) => x === 0)).toBe(true);
+    expect(String(m)).toBe("MultiheadAttention(\n  (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8, bias=True)\n)");
+  });
+
+  it("rejects bad sizes and masks with errors that name the rule", () => {
+    expect(() => new MultiheadAttention(10, 3)).toThrow(/embed_dim must be divisible by num_heads/);
+    const m = new MultiheadAttention(8, 2);
+    const x = randn([4, 2, 8]);
+    expect(() => m.forward(randn([4, 2, 6]), x, x)).toThrow(/MultiheadAttention: query's last dim must be embed_dim=8/);
+    expect(() => m.forward(x, x, x, { attnMask: randn([3, 4]) })).toThrow(/2D attn_mask is \[3,4\], but should be \[4,4\]/);
+    expect(() => m.forward(x, x, x, { keyPaddingMask: fromHost([0, 1], [1, 2], { dtype: "bool" }) })).toThrow(/key_padding_mask of shape \[2,4\]/);
   });
 });
