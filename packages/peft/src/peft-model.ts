@@ -1,8 +1,9 @@
 import { Embedding, load, Module, ModuleDict, save } from "@dl/nn";
-import { ArgumentError, arange, cat, DLError, getDefaultDevice, type Tensor } from "@dl/tensor";
+import { ArgumentError, arange, cat, DLError, full, getDefaultDevice, ones, type Tensor } from "@dl/tensor";
 import { configFromDict, type PeftConfig, PrefixTuningConfig, type PromptTuningConfig } from "./config.js";
 import { type AdapterSource, CONFIG_NAME, readFile, SAFETENSORS_WEIGHTS_NAME, WEIGHTS_NAME, writeFiles } from "./io.js";
 import { LoraModel } from "./lora/model.js";
+import { PrefixEncoder, prefixPastKeyValues } from "./prefix-tuning.js";
 import { PromptEmbedding, type TokenizerLike } from "./prompt-tuning.js";
 import { getPeftModelStateDict, setPeftModelStateDict } from "./state-dict.js";
 
@@ -19,6 +20,17 @@ interface HFLike {
   config?: Record<string, unknown>;
   getInputEmbeddings?: () => Embedding;
 }
+
+/** Options of a Hugging Face-style forward(inputIds, options) (@dl/transformers' models). */
+interface HFForwardOptions {
+  attentionMask?: Tensor | null;
+  labels?: Tensor | null;
+  inputsEmbeds?: Tensor | null;
+  pastKeyValues?: unknown;
+  [k: string]: unknown;
+}
+
+const isHF = (m: Module) => typeof (m as unknown as HFLike).getInputEmbeddings === "function";
 
 /**
  * PEFT's PeftModel: a base model with adapters. For LoRA, `base_model` is a LoraModel holding the
@@ -59,8 +71,8 @@ export class PeftModel<M extends Module = Module> extends Module {
     return this.peftConfig[this._activeAdapter] as PeftConfig;
   }
 
-  promptEncoder(name: string): PromptEmbedding | null {
-    return this.prompt_encoder?.has(name) ? (this.prompt_encoder.get(name) as PromptEmbedding) : null;
+  promptEncoder(name: string): PromptEmbedding | PrefixEncoder | null {
+    return this.prompt_encoder?.has(name) ? (this.prompt_encoder.get(name) as PromptEmbedding | PrefixEncoder) : null;
   }
 
   private lora(op: string): LoraModel {
@@ -191,63 +203,121 @@ export class PeftModel<M extends Module = Module> extends Module {
 
   forward(...args: Parameters<M["forward"]>): ReturnType<M["forward"]> {
     const model = this.getBaseModel();
-    const run = () => (model.call as (...a: unknown[]) => unknown)(...args) as ReturnType<M["forward"]>;
+    const run = (...a: unknown[]) => (model.call as (...x: unknown[]) => unknown)(...a) as ReturnType<M["forward"]>;
     const config = this.activePeftConfig;
-    if (!config.isPromptLearning || this._disabled) return run();
-    if (config.peftType === "PREFIX_TUNING")
-      throw new DLError("PeftModel", "prefix tuning needs a model with a KV-cache path (pastKeyValues), which this model does not offer");
+    if (!config.isPromptLearning || this._disabled) return run(...args);
+    const enc = this.promptEncoder(this._activeAdapter);
+    if (isHF(model)) return this.forwardHF(run, args as unknown[], config as PromptTuningConfig | PrefixTuningConfig, enc);
     // Prompt tuning on any module: the word embeddings' output gets the soft prompt prepended
     // along the sequence dim ([B, T, d] -> [B, n + T, d]).
-    const enc = this.promptEncoder(this._activeAdapter) as PromptEmbedding;
+    const prompt = enc as PromptEmbedding;
     const handle = (this._wordEmbeddings as Embedding).registerForwardHook((_m, _a, out) => {
       const e = out as Tensor;
       if (e.ndim !== 3)
         throw new DLError("PeftModel", `prompt tuning expects word embeddings of shape [B, T, d], got [${e.shape.join(",")}]`);
-      const b = e.shape[0] as number;
-      const n = enc.embedding.weight.shape[0] as number;
-      const prompts = enc.call(arange(n, { dtype: "int64", device: e.device }).unsqueeze(0).expand([b, n]));
-      return cat([prompts.to({ dtype: e.dtype }), e], 1);
+      return cat([this.prompts(prompt, e.shape[0] as number).to({ dtype: e.dtype }), e], 1);
     });
     try {
-      return run();
+      return run(...args);
     } finally {
       handle.remove();
     }
   }
 
+  /** [B, n, d]: the soft prompt for each batch row. */
+  private prompts(enc: PromptEmbedding, batch: number): Tensor {
+    const n = enc.embedding.weight.shape[0] as number;
+    return enc.call(arange(n, { dtype: "int64", device: enc.embedding.weight.device }).unsqueeze(0).expand([batch, n]));
+  }
+
+  /**
+   * PEFT's PeftModelForCausalLM.forward for prompt learning on a Hugging Face-style model
+   * forward(inputIds, { attentionMask, labels, inputsEmbeds, pastKeyValues }): the attention mask
+   * gets n ones in front; prompt tuning feeds inputsEmbeds = [prompt; wte(ids)] and labels with n
+   * ignored (-100) positions; prefix tuning feeds its per-layer keys/values as pastKeyValues.
+   */
+  private forwardHF<R>(
+    run: (...a: unknown[]) => R,
+    args: unknown[],
+    config: PromptTuningConfig | PrefixTuningConfig,
+    enc: PromptEmbedding | PrefixEncoder | null,
+  ): R {
+    const inputIds = (args[0] ?? null) as Tensor | null;
+    const opts = { ...((args[1] ?? {}) as HFForwardOptions) };
+    const embeds = opts.inputsEmbeds ?? null;
+    const batch = (inputIds ?? embeds)?.shape[0];
+    if (batch === undefined) throw new ArgumentError("PeftModel", "give inputIds or inputsEmbeds");
+    const n = config.numVirtualTokens;
+    if (opts.attentionMask) {
+      const m = opts.attentionMask;
+      opts.attentionMask = cat([ones([batch, n], { dtype: m.dtype, device: m.device }), m], 1);
+    }
+    if (config instanceof PrefixTuningConfig) {
+      if (opts.pastKeyValues)
+        throw new DLError(
+          "PeftModel",
+          "prefix tuning supplies pastKeyValues itself; generation with a cache on top of a prefix is not supported",
+        );
+      return run(inputIds, { ...opts, pastKeyValues: prefixPastKeyValues(enc as PrefixEncoder, config, batch) });
+    }
+    const words = embeds ?? (this._wordEmbeddings as Embedding).call(inputIds as Tensor);
+    if (opts.labels) {
+      const l = opts.labels;
+      opts.labels = cat([full([batch, n], -100, { dtype: l.dtype, device: l.device }), l], 1);
+    }
+    const inputsEmbeds = cat([this.prompts(enc as PromptEmbedding, batch).to({ dtype: words.dtype }), words], 1);
+    return run(null, { ...opts, inputsEmbeds });
+  }
+
   private addPromptAdapter(name: string, config: PromptTuningConfig | PrefixTuningConfig, options: GetPeftModelOptions): void {
     const model = this.base_model;
     const hf = model as unknown as HFLike;
-    if (config instanceof PrefixTuningConfig) {
-      throw new DLError(
-        "getPeftModel",
-        "prefix tuning needs @dl/transformers' KV-cache path (pastKeyValues) in the base model; it is not available for this model",
-      );
-    }
-    if (config.modulesToSave?.length) throw new ArgumentError("getPeftModel", "modulesToSave is not supported with prompt tuning in dl");
+    if (config.modulesToSave?.length) throw new ArgumentError("getPeftModel", "modulesToSave is not supported with prompt learning in dl");
     const emb =
       options.wordEmbeddings ??
-      (typeof hf.getInputEmbeddings === "function"
-        ? hf.getInputEmbeddings()
-        : [...model.modules()].find((m): m is Embedding => m instanceof Embedding));
+      (isHF(model) ? hf.getInputEmbeddings?.() : [...model.modules()].find((m): m is Embedding => m instanceof Embedding));
     if (!(emb instanceof Embedding))
       throw new ArgumentError(
         "getPeftModel",
-        "prompt tuning needs the model's word embeddings (an nn.Embedding); pass them as { wordEmbeddings }",
+        "prompt learning needs the model's word embeddings (an nn.Embedding); pass them as { wordEmbeddings }",
       );
     this._wordEmbeddings = emb;
-    // PEFT's _prepare_prompt_learning_config: fill the sizes from the model.
-    const mc = hf.config ?? {};
-    config.tokenDim ??= (mc.n_embd ?? mc.nEmbd ?? mc.hidden_size ?? mc.hiddenSize ?? emb.embeddingDim) as number;
+    // PEFT's _prepare_prompt_learning_config: fill the sizes from the model's config.
+    const mc = (hf.config ?? {}) as Record<string, unknown>;
+    const pick = (...keys: string[]) => keys.map((k) => mc[k]).find((v) => typeof v === "number") as number | undefined;
+    config.tokenDim ??= pick("n_embd", "nEmbd", "hidden_size", "hiddenSize", "d_model", "dModel") ?? emb.embeddingDim;
     config.numTransformerSubmodules ??= config.taskType === "SEQ_2_SEQ_LM" ? 2 : 1;
-    config.numLayers ??= (mc.n_layer ?? mc.nLayer ?? mc.num_hidden_layers ?? mc.numHiddenLayers ?? null) as number | null;
-    config.numAttentionHeads ??= (mc.n_head ?? mc.nHead ?? mc.num_attention_heads ?? mc.numAttentionHeads ?? null) as number | null;
+    config.numLayers ??= pick("n_layer", "nLayer", "num_hidden_layers", "numHiddenLayers", "num_layers", "numLayers") ?? null;
+    config.numAttentionHeads ??= pick("n_head", "nHead", "num_attention_heads", "numAttentionHeads", "num_heads", "numHeads") ?? null;
     if (config.tokenDim !== emb.embeddingDim) {
       throw new ArgumentError("getPeftModel", `tokenDim ${config.tokenDim} differs from the word embeddings' dim ${emb.embeddingDim}`);
     }
+    const w = emb.weight;
+    const where = { dtype: w.dtype as "float32" | "float64", device: w.device };
+    let enc: Module;
+    if (config instanceof PrefixTuningConfig) {
+      if (!isHF(model)) {
+        throw new DLError(
+          "getPeftModel",
+          "prefix tuning needs a model whose forward(inputIds, { pastKeyValues, attentionMask }) takes a KV cache (a @dl/transformers model)",
+        );
+      }
+      if (config.numLayers === null || config.numAttentionHeads === null) {
+        throw new ArgumentError("getPeftModel", "prefix tuning needs numLayers and numAttentionHeads (the model's config has neither)");
+      }
+      if (config.tokenDim % config.numAttentionHeads !== 0) {
+        throw new ArgumentError(
+          "getPeftModel",
+          `tokenDim ${config.tokenDim} is not divisible by numAttentionHeads ${config.numAttentionHeads}`,
+        );
+      }
+      enc = new PrefixEncoder(config, where);
+    } else {
+      enc = new PromptEmbedding(config, emb, { tokenizer: options.tokenizer });
+    }
     model.requiresGrad_(false);
     this.prompt_encoder ??= new ModuleDict();
-    this.prompt_encoder.set(name, new PromptEmbedding(config, emb, { tokenizer: options.tokenizer }));
+    this.prompt_encoder.set(name, enc);
     this.peftConfig[name] = config;
   }
 

@@ -4,12 +4,13 @@ import { DLError, fmtShape, ShapeError, type Tensor } from "@dl/tensor";
 import type { PeftConfig } from "./config.js";
 import { LoraLayer } from "./lora/layer.js";
 import { ModulesToSaveWrapper } from "./modules-to-save.js";
+import type { PrefixEncoder } from "./prefix-tuning.js";
 import type { PromptEmbedding } from "./prompt-tuning.js";
 
 /** What the state-dict functions need from a PeftModel. */
 export interface PeftModelLike extends Module {
   readonly peftConfig: Readonly<Record<string, PeftConfig>>;
-  promptEncoder(name: string): PromptEmbedding | null;
+  promptEncoder(name: string): PromptEmbedding | PrefixEncoder | null;
 }
 
 /**
@@ -66,7 +67,7 @@ export function getPeftModelStateDict(model: PeftModelLike, adapterName = "defau
       `adapter '${adapterName}' does not exist (have: ${Object.keys(model.peftConfig).join(", ")})`,
     );
   if (config.isPromptLearning) {
-    const enc = model.promptEncoder(adapterName) as PromptEmbedding;
+    const enc = model.promptEncoder(adapterName) as PromptEmbedding | PrefixEncoder;
     return { prompt_embeddings: enc.promptEmbeddings() };
   }
   const full = model.stateDict();
@@ -96,7 +97,8 @@ export function setPeftModelStateDict(
   const strict = options.strict ?? true;
   const targets = new Map<string, Tensor>(); // checkpoint key -> tensor to fill
   if (config.isPromptLearning) {
-    const enc = model.promptEncoder(adapterName) as PromptEmbedding;
+    // PEFT loads prompt_embeddings into the encoder's embedding (a projected prefix loads for inference only).
+    const enc = model.promptEncoder(adapterName) as PromptEmbedding | PrefixEncoder;
     targets.set("prompt_embeddings", enc.embedding.weight);
   } else {
     const own = model.stateDict({ keepVars: true });
