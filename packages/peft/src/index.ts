@@ -22,6 +22,7 @@ export { isLoraSupported, type LoraBaseLayer, LoraLayer } from "./lora/layer.js"
 export { LoraModel } from "./lora/model.js";
 export { cloneModule, ModulesToSaveWrapper } from "./modules-to-save.js";
 export { type GetPeftModelOptions, getPeftModel, type LoadAdapterOptions, PeftModel } from "./peft-model.js";
+export { PrefixEncoder, prefixPastKeyValues } from "./prefix-tuning.js";
 export { PromptEmbedding, type TokenizerLike } from "./prompt-tuning.js";
 export { getPeftModelStateDict, removeAdapterName, type SetStateDictOptions, setPeftModelStateDict } from "./state-dict.js";
 export { fullMatch, isTargeted, patternKey } from "./targets.js";
