@@ -66,3 +66,15 @@ export {
   type SavePretrainedOptions,
   type Weights,
 } from "./modeling/modeling-utils.js";
+export {
+  AutoTokenizer,
+  type BatchEncoding,
+  type DecodeOptions,
+  type PaddingStrategy,
+  PreTrainedTokenizer,
+  SPECIAL_TOKENS_MAP_FILE,
+  TOKENIZER_CONFIG_FILE,
+  TOKENIZER_FILE,
+  type TokenizerCallOptions,
+  type TruncationStrategy,
+} from "./tokenization/tokenizer.js";
