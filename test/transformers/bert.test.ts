@@ -72,3 +72,15 @@ describeEachBackend("BERT vs the PyTorch reference", () => {
     expect(out.loss?.item()).toBeGreaterThan(0);
   });
 });
+
+describeEachBackend("BERT attention paths agree", () => {
+  it("outputAttentions gives the same hidden states, padded keys get zero weight", async () => {
+    const m = await BertModel.fromPretrained(model("bert-cls"), { device: getDefaultDevice(), warn: () => {} });
+    const out = m.call(fromSpec(b.input_ids), { ...inputs(), outputAttentions: true });
+    expectClose(out.lastHiddenState, b.last_hidden_state, TOL);
+    const w = Array.from(out.attentions?.[0]?.dataSync() ?? []);
+    // batch 1 has 2 padding tokens at the end: every row's last two weights are 0.
+    const base = 1 * 2 * 6 * 6;
+    for (let r = 0; r < 12; r++) expect(w.slice(base + r * 6 + 4, base + r * 6 + 6)).toEqual([0, 0]);
+  });
+});

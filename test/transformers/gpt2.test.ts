@@ -84,3 +84,20 @@ describeEachBackend("GPT-2 vs the PyTorch reference", () => {
     expect(m.numParameters()).toBe(88 + 128 + 2 * (32 + 216 + 72 + 288 + 264) + 16);
   });
 });
+
+describeEachBackend("attention paths agree", () => {
+  it("outputAttentions (eager softmax) and the fused path give the same outputs; weights are causal rows summing to 1", async () => {
+    const m = await GPT2LMHeadModel.fromPretrained(model("gpt2"), { device: getDefaultDevice(), warn: () => {} });
+    const ids = fromSpec(g.input_ids);
+    const mask = fromSpec(g.attention_mask);
+    const out = m.call(ids, { attentionMask: mask, outputAttentions: true });
+    expectClose(out.logits, g.logits_masked, TOL);
+    const w = out.attentions?.[1];
+    expect([...(w?.shape ?? [])]).toEqual([2, 4, 7, 7]);
+    const v = Array.from(w?.dataSync() ?? []);
+    // Row 1 (unpadded), head 0, query 2: keys 3.. are causally masked.
+    const row = v.slice((1 * 4 * 7 + 2) * 7, (1 * 4 * 7 + 2) * 7 + 7);
+    expect(row.slice(3)).toEqual([0, 0, 0, 0]);
+    expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+});

@@ -1,5 +1,5 @@
 import { Dropout, Embedding, F, init, LayerNorm, Linear, Module, ModuleList, Parameter } from "@dl/nn";
-import { ArgumentError, add, arange, div, fmtShape, isFloating, matmul, ones, ShapeError, type Tensor, tanh, zeros } from "@dl/tensor";
+import { ArgumentError, add, arange, fmtShape, isFloating, matmul, mul, ones, ShapeError, type Tensor, tanh, zeros } from "@dl/tensor";
 import { BertConfig } from "../configuration/bert.js";
 import { type Activation, getActivation } from "./activations.js";
 import { extendedAttentionMask } from "./attention-utils.js";
@@ -107,17 +107,24 @@ export class BertSelfAttention extends Module {
     this.dropout = new Dropout(config.attentionProbsDropoutProb);
   }
 
-  forward(hidden: Tensor, mask: Tensor | null): { output: Tensor; weights: Tensor } {
+  forward(hidden: Tensor, mask: Tensor | null, outputAttentions = false): { output: Tensor; weights: Tensor | null } {
     const [B, T, d] = hidden.shape as [number, number, number];
     const heads = (x: Tensor) => x.reshape(B, T, this.numHeads, this.headDim).permute(0, 2, 1, 3);
     const q = heads(this.query.call(hidden));
     const k = heads(this.key.call(hidden));
     const v = heads(this.value.call(hidden));
-    let w = div(matmul(q, k.transpose(-1, -2)), Math.sqrt(this.headDim));
-    if (mask) w = add(w, mask);
-    w = this.dropout.call(F.softmax(w, -1));
-    const out = matmul(w, v).permute(0, 2, 1, 3).reshape(B, T, d);
-    return { output: out, weights: w };
+    const scale = 1 / Math.sqrt(this.headDim);
+    let out: Tensor;
+    let weights: Tensor | null = null;
+    if (!outputAttentions) {
+      out = F.scaledDotProductAttention(q, k, v, { attnMask: mask, scale, dropoutP: this.training ? this.dropout.p : 0 });
+    } else {
+      let w = mul(matmul(q, k.transpose(-1, -2)), scale);
+      if (mask) w = add(w, mask);
+      weights = this.dropout.call(F.softmax(w, -1));
+      out = matmul(weights, v);
+    }
+    return { output: out.permute(0, 2, 1, 3).reshape(B, T, d), weights };
   }
 }
 
@@ -149,8 +156,8 @@ export class BertAttention extends Module {
     this.output = new BertSelfOutput(config);
   }
 
-  forward(hidden: Tensor, mask: Tensor | null): { output: Tensor; weights: Tensor } {
-    const s = this.self.call(hidden, mask);
+  forward(hidden: Tensor, mask: Tensor | null, outputAttentions = false): { output: Tensor; weights: Tensor | null } {
+    const s = this.self.call(hidden, mask, outputAttentions);
     return { output: this.output.call(s.output, hidden), weights: s.weights };
   }
 }
@@ -189,8 +196,8 @@ export class BertLayer extends Module {
     this.output = new BertOutput(config);
   }
 
-  forward(hidden: Tensor, mask: Tensor | null): { output: Tensor; weights: Tensor } {
-    const a = this.attention.call(hidden, mask);
+  forward(hidden: Tensor, mask: Tensor | null, outputAttentions = false): { output: Tensor; weights: Tensor | null } {
+    const a = this.attention.call(hidden, mask, outputAttentions);
     return { output: this.output.call(this.intermediate.call(a.output), a.output), weights: a.weights };
   }
 }
@@ -287,9 +294,9 @@ export class BertModel extends BertPreTrainedModel {
     for (const layer of this.encoder.layer.children() as Iterable<BertLayer>) {
       if (ckpt) hidden = checkpointBlock((h) => layer.call(h, mask).output, hidden, [...layer.parameters()]);
       else {
-        const r = layer.call(hidden, mask);
+        const r = layer.call(hidden, mask, options.outputAttentions ?? false);
         hidden = r.output;
-        if (options.outputAttentions) attentions.push(r.weights);
+        if (r.weights) attentions.push(r.weights);
       }
       hiddens.push(hidden);
     }

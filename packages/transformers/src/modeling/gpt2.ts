@@ -1,5 +1,5 @@
 import { Dropout, Embedding, F, init, LayerNorm, Linear, Module, ModuleList } from "@dl/nn";
-import { ArgumentError, add, arange, cat, div, fmtShape, matmul, ShapeError, type Tensor, where } from "@dl/tensor";
+import { ArgumentError, add, arange, cat, type DType, fmtShape, matmul, mul, ShapeError, type Tensor, where } from "@dl/tensor";
 import { GPT2Config } from "../configuration/gpt2.js";
 import { type GenerateOptions, generate } from "../generation/generate.js";
 import { type Activation, getActivation } from "./activations.js";
@@ -82,7 +82,7 @@ export class GPT2Attention extends Module {
   forward(
     hidden: Tensor,
     layerPast: KeyValue | null = null,
-    attentionMask: Tensor | null = null,
+    attnBias: Tensor | null = null,
     useCache = false,
     outputAttentions = false,
   ): { output: Tensor; present: KeyValue | null; weights: Tensor | null } {
@@ -97,20 +97,24 @@ export class GPT2Attention extends Module {
       v = cat([layerPast[1], v], 2);
     }
     const present: KeyValue | null = useCache ? [k, v] : null;
-    // Hugging Face's eager attention: scores / sqrt(hd) [/ (layer + 1)], causal positions filled
-    // with finfo.min (not -inf), then the additive padding mask, softmax, dropout.
-    let w = matmul(q, k.transpose(-1, -2));
-    if (this.config.scaleAttnWeights) w = div(w, Math.sqrt(this.headDim));
-    if (this.config.scaleAttnByInverseLayerIdx) w = div(w, this.layerIdx + 1);
-    const S = k.shape[2] as number;
-    w = where(causalMask(T, S, w.device), w, dtypeMin(w.dtype));
-    if (attentionMask) w = add(w, attentionMask);
-    w = F.softmax(w, -1);
-    w = this.attn_dropout.call(w);
-    let out = matmul(w, v);
+    // Hugging Face's attention: scores / sqrt(hd) [/ (layer + 1)], the causal positions at
+    // finfo.min (not -inf) plus the padding mask (1 - m) * min (attnBias, built once per forward).
+    let scale = this.config.scaleAttnWeights ? 1 / Math.sqrt(this.headDim) : 1;
+    if (this.config.scaleAttnByInverseLayerIdx) scale /= this.layerIdx + 1;
+    let out: Tensor;
+    let weights: Tensor | null = null;
+    if (!outputAttentions) {
+      const dropoutP = this.training ? this.config.attnPdrop : 0;
+      out = F.scaledDotProductAttention(q, k, v, { attnMask: attnBias, scale, dropoutP });
+    } else {
+      let w = mul(matmul(q, k.transpose(-1, -2)), scale);
+      if (attnBias) w = add(w, attnBias);
+      weights = this.attn_dropout.call(F.softmax(w, -1));
+      out = matmul(weights, v);
+    }
     out = out.permute(0, 2, 1, 3).reshape(B, T, d);
     out = this.resid_dropout.call(this.c_proj.call(out));
-    return { output: out, present, weights: outputAttentions ? w : null };
+    return { output: out, present, weights };
   }
 }
 
@@ -153,14 +157,26 @@ export class GPT2Block extends Module {
   forward(
     hidden: Tensor,
     layerPast: KeyValue | null = null,
-    attentionMask: Tensor | null = null,
+    attnBias: Tensor | null = null,
     useCache = false,
     outputAttentions = false,
   ): { hidden: Tensor; present: KeyValue | null; weights: Tensor | null } {
-    const a = this.attn.call(this.ln_1.call(hidden), layerPast, attentionMask, useCache, outputAttentions);
+    const a = this.attn.call(this.ln_1.call(hidden), layerPast, attnBias, useCache, outputAttentions);
     const h = add(hidden, a.output);
     return { hidden: add(h, this.mlp.call(this.ln_2.call(h))), present: a.present, weights: a.weights };
   }
+}
+
+/**
+ * The additive attention bias [1 or B, 1, T, S]: 0 where a query may attend, finfo.min at causal
+ * positions (Hugging Face's where(causal, w, min)), plus (1 - m) * min for padding (so a padded,
+ * causally masked key is -inf, as in Hugging Face's sum).
+ */
+export function gpt2AttentionBias(T: number, S: number, dtype: DType, device: string, attentionMask: Tensor | null): Tensor {
+  const causal = where(causalMask(T, S, device), 0, dtypeMin(dtype))
+    .to({ dtype })
+    .reshape(1, 1, T, S);
+  return attentionMask ? add(causal, extendedAttentionMask(attentionMask, dtype)) : causal;
 }
 
 /** Hugging Face's _init_weights for GPT-2, with the scaled c_proj init of the GPT-2 paper. */
@@ -223,25 +239,25 @@ export class GPT2Model extends GPT2PreTrainedModel {
     if (pastLen + T > this.config.nPositions) {
       throw new ShapeError(op, `sequence length ${pastLen + T} (past ${pastLen} + ${T} new) exceeds n_positions ${this.config.nPositions}`);
     }
-    const useCache = options.useCache ?? this.config.useCache;
+    // As in transformers, checkpointed training runs without a cache (it would keep every layer's k, v).
+    const ckpt = this.gradientCheckpointing && this.training;
+    const useCache = ckpt ? false : (options.useCache ?? this.config.useCache);
     const device = (inputIds ?? (embeds as Tensor)).device;
     const positionIds = options.positionIds ?? arange(pastLen, pastLen + T, { dtype: "int64", device }).reshape(1, T);
     let hidden = add(embeds ?? this.wte.call(inputIds as Tensor), this.wpe.call(positionIds));
     if (options.tokenTypeIds) hidden = add(hidden, this.wte.call(options.tokenTypeIds));
     hidden = this.drop.call(hidden);
-    let mask: Tensor | null = null;
     if (options.attentionMask) {
       const m = options.attentionMask;
       if (m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== pastLen + T) {
         throw new ShapeError(op, `attentionMask must be [batch, past + seq] = [${B}, ${pastLen + T}], got ${fmtShape(m.shape)}`);
       }
-      mask = extendedAttentionMask(m, hidden.dtype);
     }
+    const mask = gpt2AttentionBias(T, pastLen + T, hidden.dtype, hidden.device, options.attentionMask ?? null);
     const presents: KeyValue[] = [];
     const hiddens: Tensor[] = [];
     const attentions: Tensor[] = [];
     const blocks = [...this.h.children()] as GPT2Block[];
-    const ckpt = this.gradientCheckpointing && this.training && !useCache;
     for (const [i, block] of blocks.entries()) {
       if (options.outputHiddenStates) hiddens.push(hidden);
       if (ckpt) {
