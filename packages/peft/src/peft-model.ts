@@ -159,12 +159,15 @@ export class PeftModel<M extends Module = Module> extends Module {
     return [trainable, total];
   }
 
-  /** Prints (and returns) "trainable params: 1,234 || all params: 5,678 || trainable%: 21.7328". */
-  printTrainableParameters(): string {
+  /**
+   * Prints (and returns) PEFT's line "trainable params: 1,234 || all params: 5,678 || trainable%: 21.7328"
+   * (to console.log, or to `print`).
+   */
+  printTrainableParameters(print: (line: string) => void = console.log): string {
     const [t, a] = this.getNbTrainableParameters();
     const group = (n: number) => n.toLocaleString("en-US", { useGrouping: true, maximumFractionDigits: 0 });
     const line = `trainable params: ${group(t)} || all params: ${group(a)} || trainable%: ${((100 * t) / a).toFixed(4)}`;
-    console.log(line);
+    print(line);
     return line;
   }
 
