@@ -14,7 +14,12 @@ export type FileContents = string | object | ArrayBuffer | ArrayBufferView | Blo
  */
 export type AdapterSource = string | URL | Readonly<Record<string, FileContents>>;
 
-type Fs = typeof import("node:fs/promises");
+/** The part of Node's fs/promises used here (declared locally: no import of a Node builtin). */
+interface Fs {
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, data: string | Uint8Array): Promise<void>;
+  mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+}
 
 /** Node's fs without an import statement, so browser bundles never see it. */
 function nodeFs(op: string): Fs {
