@@ -13,6 +13,7 @@ import { loadDl } from "./lib/load.mjs";
 import { autogradWorkloads } from "./workloads/autograd.mjs";
 import { kernelWorkloads } from "./workloads/kernels.mjs";
 import { trainingWorkloads } from "./workloads/training.mjs";
+import { transformerWorkloads } from "./workloads/transformer.mjs";
 
 const args = process.argv.slice(2);
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -24,7 +25,9 @@ if (!only) throw new Error('profile.mjs: pass --only="part of a workload name"')
 const { dl, notes } = await loadDl();
 for (const n of notes) console.log(`note: ${n}`);
 dl.registerBackend(dl.cpuBackend);
-const w = [...kernelWorkloads(quick), ...autogradWorkloads(quick), ...trainingWorkloads(quick)].find((x) => x.name.includes(only));
+const w = [...kernelWorkloads(quick), ...autogradWorkloads(quick), ...transformerWorkloads(quick), ...trainingWorkloads(quick)].find((x) =>
+  x.name.includes(only),
+);
 if (!w) throw new Error(`profile.mjs: no workload matches '${only}'`);
 const { run, dispose } = w.dl(dl);
 const call = () => {

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Benchmarks dl (@dl/tensor + @dl/backend-cpu, one thread; @dl/autograd, @dl/nn, @dl/optim) against
 // TensorFlow.js ('cpu' and 'wasm' backends) on the same workloads and data, in one Node process.
-// Three sections: single kernels, autograd (forward + backward), training steps. See bench/README.md.
+// Four sections: single kernels, autograd (forward + backward), nn layers, training steps. See bench/README.md.
 //
 //   node bench/run.mjs            full run (~2-3 minutes)
 //   node bench/run.mjs --quick    CI smoke: tiny sizes, few reps; kernel/storage checks; results must agree
 //   --dist                        use the built packages (dist/) instead of bundling the sources
 //   --only=SUBSTR                 only workloads whose name contains SUBSTR
-//   --section=kernels,autograd,training   only these sections
+//   --section=kernels,autograd,layers,training   only these sections
 //   --check                       run the kernel and storage checks in a full run too
 //   --json=FILE                   also write the results as JSON
 import { writeFileSync } from "node:fs";
@@ -20,24 +20,28 @@ import { fmtNum, sectionTable } from "./lib/report.mjs";
 import { autogradWorkloads } from "./workloads/autograd.mjs";
 import { kernelWorkloads } from "./workloads/kernels.mjs";
 import { trainingWorkloads } from "./workloads/training.mjs";
+import { transformerWorkloads } from "./workloads/transformer.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = flag("quick");
 const only = option("only");
-const sections = option("section")?.split(",") ?? ["kernels", "autograd", "training"];
+const sections = option("section")?.split(",") ?? ["kernels", "autograd", "layers", "training"];
 
-const workloads = [...kernelWorkloads(quick), ...autogradWorkloads(quick), ...trainingWorkloads(quick)].filter(
-  (w) => sections.includes(w.section) && (!only || w.name.includes(only)),
-);
+const workloads = [
+  ...kernelWorkloads(quick),
+  ...autogradWorkloads(quick),
+  ...transformerWorkloads(quick),
+  ...trainingWorkloads(quick),
+].filter((w) => sections.includes(w.section) && (!only || w.name.includes(only)));
 
 const timing = quick
   ? { warmup: 1, minReps: 3, maxReps: 3, budgetMs: 0, slowMs: 2000 }
   : { warmup: 2, minReps: 3, maxReps: 21, budgetMs: 4000, slowMs: 3000 };
 
 /** Sections whose dl side is finished code: an error there fails the run (training layers may still be in progress). */
-const STRICT = new Set(["kernels", "autograd"]);
+const STRICT = new Set(["kernels", "autograd", "layers"]);
 
 const firstLine = (e) => String(e?.message ?? e).split("\n")[0];
 
@@ -146,9 +150,10 @@ async function main() {
   const titles = {
     kernels: "kernels (ms per call)",
     autograd: "autograd: forward + backward (ms per call; the tape row in µs per op)",
+    layers: "layers: built-in nn layers vs the same layer written with tfjs ops (ms per call)",
     training: "training steps (zero grads, forward, loss, backward, Adam step; steps per second)",
   };
-  for (const sec of ["kernels", "autograd", "training"]) {
+  for (const sec of ["kernels", "autograd", "layers", "training"]) {
     const rs = results.filter((r) => r.section === sec);
     if (!rs.length) continue;
     console.log(`\n${titles[sec]}\n`);

@@ -286,7 +286,7 @@ export class MultiheadAttention extends Module {
     // [N, H, L, hd] -> query's layout, then the output projection.
     const merged =
       batched && !this.batchFirst ? out.permute([2, 0, 1, 3]).reshape([L, N, E]) : out.permute([0, 2, 1, 3]).reshape([N, L, E]);
-    const y = this.out_proj.forward(merged);
+    const y = this.out_proj.call(merged);
     return [batched ? y : y.squeeze(0), weights];
   }
 }

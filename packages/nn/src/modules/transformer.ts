@@ -61,7 +61,7 @@ export interface TransformerDecoderLayerForwardOptions {
 function activationFn(a: TransformerActivation): (x: Tensor) => Tensor {
   if (a === "relu") return (x) => relu(x);
   if (a === "gelu") return (x) => gelu(x);
-  if (a instanceof Module) return (x) => (a as Module & { forward(x: Tensor): Tensor }).forward(x);
+  if (a instanceof Module) return (x) => (a as Module & { forward(x: Tensor): Tensor }).call(x);
   if (typeof a === "function") return a;
   throw new ArgumentError("Transformer", `activation should be relu/gelu, a function or a module, not ${String(a)}`);
 }
@@ -119,8 +119,8 @@ export class TransformerEncoderLayer extends Module {
   forward(src: Tensor, options: TransformerEncoderLayerForwardOptions = {}): Tensor {
     let x = src;
     const sa = (t: Tensor) =>
-      this.dropout1.forward(
-        this.self_attn.forward(t, t, t, {
+      this.dropout1.call(
+        this.self_attn.call(t, t, t, {
           attnMask: options.srcMask ?? null,
           keyPaddingMask: options.srcKeyPaddingMask ?? null,
           needWeights: false,
@@ -128,17 +128,17 @@ export class TransformerEncoderLayer extends Module {
         })[0],
       );
     if (this.normFirst) {
-      x = add(x, sa(this.norm1.forward(x)));
-      x = add(x, this.ff(this.norm2.forward(x)));
+      x = add(x, sa(this.norm1.call(x)));
+      x = add(x, this.ff(this.norm2.call(x)));
     } else {
-      x = this.norm1.forward(add(x, sa(x)));
-      x = this.norm2.forward(add(x, this.ff(x)));
+      x = this.norm1.call(add(x, sa(x)));
+      x = this.norm2.call(add(x, this.ff(x)));
     }
     return x;
   }
 
   private ff(x: Tensor): Tensor {
-    return this.dropout2.forward(this.linear2.forward(this.dropout.forward(this._act(this.linear1.forward(x)))));
+    return this.dropout2.call(this.linear2.call(this.dropout.call(this._act(this.linear1.call(x)))));
   }
 }
 
@@ -182,8 +182,8 @@ export class TransformerDecoderLayer extends Module {
   forward(tgt: Tensor, memory: Tensor, options: TransformerDecoderLayerForwardOptions = {}): Tensor {
     let x = tgt;
     const sa = (t: Tensor) =>
-      this.dropout1.forward(
-        this.self_attn.forward(t, t, t, {
+      this.dropout1.call(
+        this.self_attn.call(t, t, t, {
           attnMask: options.tgtMask ?? null,
           keyPaddingMask: options.tgtKeyPaddingMask ?? null,
           needWeights: false,
@@ -191,23 +191,23 @@ export class TransformerDecoderLayer extends Module {
         })[0],
       );
     const mha = (t: Tensor) =>
-      this.dropout2.forward(
-        this.multihead_attn.forward(t, memory, memory, {
+      this.dropout2.call(
+        this.multihead_attn.call(t, memory, memory, {
           attnMask: options.memoryMask ?? null,
           keyPaddingMask: options.memoryKeyPaddingMask ?? null,
           needWeights: false,
           isCausal: options.memoryIsCausal ?? false,
         })[0],
       );
-    const ff = (t: Tensor) => this.dropout3.forward(this.linear2.forward(this.dropout.forward(this._act(this.linear1.forward(t)))));
+    const ff = (t: Tensor) => this.dropout3.call(this.linear2.call(this.dropout.call(this._act(this.linear1.call(t)))));
     if (this.normFirst) {
-      x = add(x, sa(this.norm1.forward(x)));
-      x = add(x, mha(this.norm2.forward(x)));
-      x = add(x, ff(this.norm3.forward(x)));
+      x = add(x, sa(this.norm1.call(x)));
+      x = add(x, mha(this.norm2.call(x)));
+      x = add(x, ff(this.norm3.call(x)));
     } else {
-      x = this.norm1.forward(add(x, sa(x)));
-      x = this.norm2.forward(add(x, mha(x)));
-      x = this.norm3.forward(add(x, ff(x)));
+      x = this.norm1.call(add(x, sa(x)));
+      x = this.norm2.call(add(x, mha(x)));
+      x = this.norm3.call(add(x, ff(x)));
     }
     return x;
   }
@@ -270,13 +270,13 @@ export class TransformerEncoder extends Module {
   forward(src: Tensor, options: TransformerEncoderForwardOptions = {}): Tensor {
     let x = src;
     for (const layer of this.layers.children()) {
-      x = (layer as TransformerEncoderLayer).forward(x, {
+      x = (layer as TransformerEncoderLayer).call(x, {
         srcMask: options.mask,
         srcKeyPaddingMask: options.srcKeyPaddingMask,
         isCausal: options.isCausal,
       });
     }
-    return this.norm ? (this.norm as LayerNorm).forward(x) : x;
+    return this.norm ? (this.norm as LayerNorm).call(x) : x;
   }
 }
 
@@ -302,8 +302,8 @@ export class TransformerDecoder extends Module {
 
   forward(tgt: Tensor, memory: Tensor, options: TransformerDecoderLayerForwardOptions = {}): Tensor {
     let x = tgt;
-    for (const layer of this.layers.children()) x = (layer as TransformerDecoderLayer).forward(x, memory, options);
-    return this.norm ? (this.norm as LayerNorm).forward(x) : x;
+    for (const layer of this.layers.children()) x = (layer as TransformerDecoderLayer).call(x, memory, options);
+    return this.norm ? (this.norm as LayerNorm).call(x) : x;
   }
 }
 
@@ -382,12 +382,12 @@ export class Transformer extends Module {
         `the feature number of src and tgt must be equal to d_model=${this.dModel} (src ${fmtShape(src.shape)}, tgt ${fmtShape(tgt.shape)})`,
       );
     }
-    const memory = (this.encoder as TransformerEncoder).forward(src, {
+    const memory = (this.encoder as TransformerEncoder).call(src, {
       mask: options.srcMask,
       srcKeyPaddingMask: options.srcKeyPaddingMask,
       isCausal: options.srcIsCausal,
     });
-    return (this.decoder as TransformerDecoder).forward(tgt, memory, {
+    return (this.decoder as TransformerDecoder).call(tgt, memory, {
       tgtMask: options.tgtMask,
       memoryMask: options.memoryMask,
       tgtKeyPaddingMask: options.tgtKeyPaddingMask,
