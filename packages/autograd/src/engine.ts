@@ -9,6 +9,7 @@ import {
   keep,
   onesLike,
   reduceOp,
+  tidyOwned,
   unaryOp,
 } from "@dl/tensor";
 import { formulas } from "./formulas/index.js";
@@ -66,6 +67,8 @@ export interface RunOptions {
   capture?: readonly Tensor[];
 }
 
+const builtinFormulas = new Set<unknown>(Object.values(formulas));
+
 /** Backpropagates from roots with the given gradients. Returns captured gradients when asked. */
 export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], options: RunOptions): (Tensor | undefined)[] {
   const createGraph = options.createGraph ?? false;
@@ -76,12 +79,27 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
   const captureByNode = capture ? new Map(capture.filter((t) => t.gradFn instanceof Node).map((t) => [t.gradFn as Node, t])) : null;
   const prevMode = gradState.enabled;
   gradState.enabled = createGraph;
+  // Gradients this backward made (formula results, sums) are freed as soon as they are consumed,
+  // so a step's backward does not leave its intermediates to the garbage collector (GPU textures,
+  // the CPU pool). Under createGraph they are graph values that may be shared: left alone.
+  const made = new Set<Tensor>();
+  const consumed = (g: Tensor, ...stillUsed: readonly (Tensor | null | undefined)[]) => {
+    if (!createGraph && !stillUsed.includes(g) && made.delete(g)) g.dispose();
+  };
   try {
     const pending = new Map<Node, Tensor>();
     const leafGrads = new Map<AccumulateGrad, Tensor>();
+    const sum = (prev: Tensor | undefined, g: Tensor): Tensor => {
+      if (prev === undefined) return g;
+      const s = binaryAdd(prev, g);
+      made.add(s);
+      consumed(prev, g);
+      consumed(g, prev);
+      return s;
+    };
     const deliver = (edge: Edge, g: Tensor) => {
-      if (edge instanceof Node) pending.set(edge, accumulate(pending.get(edge), g));
-      else leafGrads.set(edge, accumulate(leafGrads.get(edge), g));
+      if (edge instanceof Node) pending.set(edge, sum(pending.get(edge), g));
+      else leafGrads.set(edge, sum(leafGrads.get(edge), g));
     };
     const starts: Node[] = [];
     roots.forEach((r, i) => {
@@ -100,16 +118,33 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
       if (out !== null && !capture) out.grad = ownGrad(out, out.grad ? binaryAdd(out.grad, g) : g.clone());
       const wanted = captureByNode?.get(node);
       if (wanted) captured.set(wanted, g);
-      const inputGrads = node.apply(g);
+      let inputGrads: (Tensor | null)[];
+      // Custom functions' backward is user code that may keep its gradient (rnn-ops' split hub
+      // does): only the built-in formulas' gradients are freed.
+      if (createGraph || !builtinFormulas.has(node.formula)) {
+        made.delete(g);
+        inputGrads = node.apply(g);
+      } else {
+        // The formula's own temporaries are freed here; what it returns is recorded as made.
+        const [grads, owned] = tidyOwned(() => node.apply(g as Tensor));
+        inputGrads = grads;
+        for (const t of owned) made.add(t as Tensor);
+      }
       if (anomaly) {
         inputGrads.forEach((ig, i) => {
           if (ig && hasNonFinite(ig)) throw new DLError("backward", `function '${node.name()}' returned nan values in its ${i}th output`);
         });
       }
+      // One tensor returned for two inputs (add: [g, g]) goes two ways: neither consumer frees it.
+      inputGrads.forEach((ig, i) => {
+        if (ig && inputGrads.indexOf(ig) !== i) made.delete(ig);
+      });
       node.next.forEach((edge, i) => {
         const ig = inputGrads[i];
         if (edge && ig) deliver(edge, ig);
+        else if (ig) consumed(ig, ...inputGrads);
       });
+      if (!wanted) consumed(g, ...inputGrads);
       if (!retainGraph) node.release();
     }
     for (const [acc, g0] of leafGrads) {
@@ -123,6 +158,8 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
       // With createGraph the gradient is a graph value that may be shared, so it is kept, not owned.
       if (leaf.grad === null) leaf.grad = createGraph ? keep(g) : ownGrad(leaf, g.clone());
       else leaf.grad = createGraph ? keep(binaryAdd(leaf.grad, g)) : accumulateInPlace(leaf.grad, g);
+      consumed(g);
+      if (g !== g0) consumed(g0, g);
     }
   } finally {
     gradState.enabled = prevMode;

@@ -8,9 +8,23 @@ import { type DType, type HostArray, castScalar, hostArrayType } from "@dl/tenso
  * same kind takes one back: a fresh multi-megabyte TypedArray is fresh pages from the OS, and
  * first-touch page faults cost more than the elementwise loop that fills it. Only LIVE arrays are
  * counted by memoryInfo(); pooled ones are not.
+ *
+ * Nothing here holds a live array strongly: an array is reachable only through the tensors (and
+ * the autograd graph) that use it, so the garbage collector reclaims it during a synchronous
+ * training loop as soon as they are gone, with no dispose() and no pause for the event loop.
+ * Accounting uses a FinalizationRegistry, which does not keep its targets alive: an array that is
+ * collected is subtracted when the registry's callback runs, between event-loop tasks.
  */
-const live = new Set<HostArray>();
+let count = 0;
 let bytes = 0;
+/** Held values are byte counts: the registry must not reference the arrays it watches. */
+const collected =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<number>((size) => {
+        count--;
+        bytes -= size;
+      })
+    : undefined;
 
 /** Pooled bytes are capped so that a workload that stops using a size gives the memory back to GC. */
 const POOL_CAP_BYTES = 64 * 1024 * 1024;
@@ -22,6 +36,8 @@ const POOL_MAX_ARRAY_BYTES = 16 * 1024 * 1024;
  * malloc'ed backing store and external-memory accounting that triggers GCs.
  */
 const POOL_MIN_ARRAY_BYTES = 64;
+/** Arrays kept per size: more would be frees that no allocation of that size takes back. */
+const POOL_MAX_PER_SIZE = 8;
 
 /**
  * key = length * 4 + element-type index. Map order is the eviction order: a bucket is removed when
@@ -58,8 +74,9 @@ function take(n: number, dtype: DType): HostArray | undefined {
 }
 
 function track(a: HostArray): HostArray {
-  live.add(a);
+  count++;
   bytes += a.byteLength;
+  collected?.register(a, a.byteLength, a);
   return a;
 }
 
@@ -79,11 +96,15 @@ export function allocArrayUninit(n: number, dtype: DType): HostArray {
 }
 
 export function freeArray(a: HostArray): void {
-  if (!live.delete(a)) return; // not ours, or already freed
+  // unregister() says whether the array was live and ours: a second free is a no-op.
+  if (collected === undefined || !collected.unregister(a)) return;
   const size = a.byteLength;
+  count--;
   bytes -= size;
   const kind = kindOf(a);
   if (kind < 0 || size <= POOL_MIN_ARRAY_BYTES || size > POOL_MAX_ARRAY_BYTES) return;
+  const key = a.length * 4 + kind;
+  if ((pool.get(key)?.length ?? 0) >= POOL_MAX_PER_SIZE) return;
   // Make room by dropping the least recently refilled buckets (the GC reclaims them).
   while (pooledBytes + size > POOL_CAP_BYTES) {
     const [oldKey, oldBucket] = pool.entries().next().value as [number, HostArray[]];
@@ -91,15 +112,19 @@ export function freeArray(a: HostArray): void {
     pooledBytes -= victim.byteLength;
     if (oldBucket.length === 0) pool.delete(oldKey);
   }
-  const key = a.length * 4 + kind;
   const bucket = pool.get(key);
   if (bucket === undefined) pool.set(key, [a]);
   else bucket.push(a);
   pooledBytes += size;
 }
 
-export function memoryInfo(): { storages: number; bytes: number } {
-  return { storages: live.size, bytes };
+/**
+ * Arrays allocated and not yet freed by dispose() or reclaimed by the collector. A collection is
+ * counted when the FinalizationRegistry's callback runs (between event-loop tasks), so inside one
+ * long synchronous loop the numbers include garbage the collector may already have reclaimed.
+ */
+export function memoryInfo(): { storages: number; bytes: number; pooledBytes: number } {
+  return { storages: count, bytes, pooledBytes };
 }
 
 /** Bytes held by the free list (not live; not part of memoryInfo()). */

@@ -24,6 +24,12 @@ export interface GpuBackendOptions {
    * an IndexError as on the CPU). Default true.
    */
   checkIndices?: boolean;
+  /**
+   * GL memory the backend's storages may hold (default 512 MiB). Past it, the least recently used
+   * storages are moved to host memory and uploaded again when a kernel reads them, so that a loop
+   * that never calls dispose() or tidy() stays bounded (see docs/architecture.md, Memory).
+   */
+  textureBudgetBytes?: number;
 }
 
 /** The GPU backend, plus what tests and tools may inspect. */
@@ -41,6 +47,8 @@ export interface GpuBackend extends Backend {
    * storages only.
    */
   glTextures(): number;
+  /** Storages moved to host memory so far because the texture budget was reached. */
+  evictions(): number;
 }
 
 function toHost(values: Float32Array, dtype: DType): HostArray {
@@ -65,7 +73,7 @@ function storageOf(data: unknown): GpuStorage {
  */
 export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   const ctx = createContext(options.mode);
-  const rt = new Runtime(ctx, options.checkIndices ?? true);
+  const rt = new Runtime(ctx, options.checkIndices ?? true, options.textureBudgetBytes);
   const read = (data: unknown, dtype: DType, size: number): HostArray => {
     const s = storageOf(data);
     if (size === 0) return new (hostArrayType(dtype))(0);
@@ -81,6 +89,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     maxTextureSize: ctx.maxTextureSize,
     kernels: () => rt.programs.kernelClasses(),
     glTextures: () => rt.glTextures,
+    evictions: () => rt.tracker.evictions,
 
     alloc(size: number, dtype: DType) {
       checkDType(dtype);

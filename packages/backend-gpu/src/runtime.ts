@@ -3,24 +3,27 @@ import type { GpuContext } from "./context.js";
 import { glslPrelude } from "./glsl.js";
 import type { GLTexture } from "./gpujs.js";
 import { ProgramCache, UploadProgram } from "./program.js";
-import { GpuStorage, StorageTracker } from "./storage.js";
+import { DEFAULT_TEXTURE_BUDGET, GpuStorage, StorageTracker } from "./storage.js";
 
 /** Everything one backend instance owns: the GL context, compiled programs, live storages. */
 export class Runtime {
   readonly ctx: GpuContext;
   readonly programs: ProgramCache;
-  readonly tracker = new StorageTracker();
+  readonly tracker: StorageTracker;
   readonly checkIndices: boolean;
   private readonly uploader: UploadProgram;
   /** Bound where a kernel's texture argument has no elements (a size-0 operand is never read). */
   private readonly dummy: GLTexture;
 
-  constructor(ctx: GpuContext, checkIndices: boolean) {
+  constructor(ctx: GpuContext, checkIndices: boolean, textureBudget = DEFAULT_TEXTURE_BUDGET) {
     this.ctx = ctx;
     this.checkIndices = checkIndices;
     ctx.gpu.injectNative(glslPrelude(ctx.mode === "webgl2" ? "texture" : "texture2D"));
     this.programs = new ProgramCache(ctx);
     this.uploader = new UploadProgram(ctx);
+    this.tracker = new StorageTracker(textureBudget);
+    this.tracker.readBack = (t, size) => t.renderRawOutput().slice(0, size);
+    this.tracker.upload = (values) => this.uploader.run(values);
     this.dummy = this.uploader.run(new Float32Array(1));
     this.countTextures();
   }
@@ -47,8 +50,9 @@ export class Runtime {
   tex(x: GpuStorage | StridedRef): GLTexture {
     const s = x instanceof GpuStorage ? x : (x.data as GpuStorage);
     if (!(s instanceof GpuStorage)) throw new DLError("gpu", "expected a gpu storage (a tensor of another device reached the gpu backend)");
-    if (s.texture !== null) return s.texture;
     if (s.size === 0) return this.dummy;
+    const t = this.tracker.use(s);
+    if (t !== null) return t;
     throw new DLError("gpu", "storage was disposed");
   }
 
@@ -60,6 +64,7 @@ export class Runtime {
   /** The first `size` values of a storage, as float32 (one readPixels). */
   read(s: GpuStorage): Float32Array {
     if (s.size === 0) return new Float32Array(0);
+    if (s.res.host !== null) return s.res.host; // evicted: the values are already on the host
     return this.tex(s).renderRawOutput().subarray(0, s.size);
   }
 

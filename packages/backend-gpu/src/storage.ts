@@ -16,17 +16,47 @@ import type { GLTexture } from "./gpujs.js";
  * - float64 is not supported (WebGL has no 64-bit floats): it throws a DTypeError.
  *
  * `write` replaces the texture of a storage (kernels cannot write into the texture they read), so
- * the storage object is a stable handle whose texture may change.
+ * the storage object is a stable handle whose texture may change. Its values live in a Residency:
+ * a texture, or, after the texture budget evicted it, a host copy (see StorageTracker).
  */
 export class GpuStorage {
-  texture: GLTexture | null;
+  readonly res: Residency;
   readonly size: number;
   readonly dtype: DType;
-  bytes: number;
   constructor(texture: GLTexture | null, size: number, dtype: DType) {
-    this.texture = texture;
+    this.res = new Residency(texture, size);
     this.size = size;
     this.dtype = dtype;
+  }
+
+  /** The texture, or null (size 0, freed, or evicted to the host: use Runtime.tex to read it). */
+  get texture(): GLTexture | null {
+    return this.res.texture;
+  }
+
+  /** Texture bytes while resident, host bytes once evicted. */
+  get bytes(): number {
+    return this.res.bytes;
+  }
+}
+
+/**
+ * Where a storage's values are. Kept apart from GpuStorage so that what the tracker and the
+ * FinalizationRegistry hold (a Residency) never keeps the storage handle itself alive.
+ */
+export class Residency {
+  texture: GLTexture | null;
+  /** The values, when the texture was evicted to stay within the texture budget. */
+  host: Float32Array | null = null;
+  bytes: number;
+  /** Tracker clock at the last kernel access (least recently used residencies are evicted first). */
+  lastUse = 0;
+  freed = false;
+  constructor(
+    texture: GLTexture | null,
+    readonly size: number,
+  ) {
+    this.texture = texture;
     this.bytes = textureBytes(texture);
   }
 }
@@ -102,35 +132,185 @@ export function toStorageValues(values: ArrayLike<number>, dtype: DType): Float3
   return out;
 }
 
-/** Live storages and texture bytes, for memory(). */
+/** Default texture budget (GpuBackendOptions.textureBudgetBytes). */
+export const DEFAULT_TEXTURE_BUDGET = 512 * 2 ** 20;
+
+/** Residencies touched by the last this-many kernel accesses are never evicted (operands in use). */
+const PROTECTED_ACCESSES = 32;
+
+/**
+ * Live storages and their bytes, for memory(), and the policy that bounds GL memory.
+ *
+ * GL textures are not garbage collected, and a FinalizationRegistry runs its callbacks only between
+ * event-loop tasks, never inside a synchronous training loop. So:
+ * - Nothing here holds a storage handle (GpuStorage) strongly: only its Residency. A handle that
+ *   becomes unreachable is collected, and the registry deletes its texture when it runs.
+ * - Resident texture bytes are capped (`budget`): when a new texture would exceed it, the least
+ *   recently used resident storages are evicted: their values are read back into a host
+ *   Float32Array that only the handle references (so the collector reclaims it with a dead handle
+ *   during the loop) and the texture is deleted; the next kernel that reads an evicted storage
+ *   uploads it again. A synchronous loop that drops tensors without dispose() therefore keeps GL
+ *   memory under the budget and host memory flat; dispose()/tidy() free at once and never evict.
+ */
 export class StorageTracker {
-  private readonly live = new Set<GpuStorage>();
-  private bytes = 0;
+  /** Resident residencies, least recently used first (Map order; an access re-inserts). */
+  private readonly resident = new Map<Residency, true>();
+  private count = 0;
+  private textureBytes = 0;
+  private hostBytes = 0;
+  private clock = 0;
+  /** Storages evicted to the host so far (for tests and profiles). */
+  evictions = 0;
+  /** Set by the runtime: reads a texture back to the host, uploads host values. */
+  readBack: (t: GLTexture, size: number) => Float32Array = () => new Float32Array(0);
+  upload: (values: Float32Array) => GLTexture = () => {
+    throw new Error("upload not set");
+  };
+  private readonly handles =
+    typeof FinalizationRegistry === "function" ? new FinalizationRegistry<Residency>((res) => this.collected(res)) : undefined;
+  private readonly evicted =
+    typeof FinalizationRegistry === "function"
+      ? new FinalizationRegistry<number>((bytes) => {
+          this.count--;
+          this.hostBytes -= bytes;
+        })
+      : undefined;
+
+  constructor(public budget: number = DEFAULT_TEXTURE_BUDGET) {}
 
   track(s: GpuStorage): GpuStorage {
-    this.live.add(s);
-    this.bytes += s.bytes;
+    const res = s.res;
+    this.count++;
+    res.lastUse = ++this.clock;
+    if (res.texture !== null) {
+      this.resident.set(res, true);
+      this.textureBytes += res.bytes;
+    }
+    this.handles?.register(s, res, res);
+    this.enforceBudget();
     return s;
+  }
+
+  /** A storage's texture for a kernel to read, uploading it again when it was evicted. */
+  use(s: GpuStorage): GLTexture | null {
+    const res = s.res;
+    res.lastUse = ++this.clock;
+    if (res.texture !== null) {
+      this.resident.delete(res);
+      this.resident.set(res, true);
+      return res.texture;
+    }
+    if (res.host === null) return null;
+    const host = res.host;
+    this.evicted?.unregister(host);
+    this.hostBytes -= res.bytes;
+    res.host = null;
+    this.makeResident(s, this.upload(host));
+    return res.texture;
   }
 
   /** Swaps a storage's texture (after write), keeping the byte count right. */
   replace(s: GpuStorage, texture: GLTexture): void {
-    const old = s.texture;
-    const before = s.bytes;
-    s.texture = texture;
-    s.bytes = textureBytes(texture);
-    if (this.live.has(s)) this.bytes += s.bytes - before;
-    if (old !== null && old !== texture) old.delete();
+    const res = s.res;
+    if (res.freed) return;
+    const old = res.texture;
+    if (old === texture) return;
+    if (old !== null) {
+      this.textureBytes -= res.bytes;
+      this.resident.delete(res);
+      this.handles?.unregister(res);
+      old.delete();
+    } else if (res.host !== null) {
+      this.evicted?.unregister(res.host);
+      this.hostBytes -= res.bytes;
+      res.host = null;
+    } else {
+      this.handles?.unregister(res);
+    }
+    res.lastUse = ++this.clock;
+    this.makeResident(s, texture);
+  }
+
+  /** Takes the texture away from a storage without deleting it (it now belongs to another). */
+  detachTexture(s: GpuStorage): void {
+    const res = s.res;
+    if (res.texture === null) return;
+    this.textureBytes -= res.bytes;
+    this.resident.delete(res);
+    res.texture = null;
+    res.bytes = 0;
   }
 
   free(s: GpuStorage): void {
-    if (!this.live.delete(s)) return; // not ours, or freed already
-    this.bytes -= s.bytes;
-    s.texture?.delete();
-    s.texture = null;
+    const res = s.res;
+    if (res.freed) return;
+    res.freed = true;
+    this.count--;
+    if (res.host !== null) {
+      this.evicted?.unregister(res.host);
+      this.hostBytes -= res.bytes;
+      res.host = null;
+      return;
+    }
+    this.handles?.unregister(res);
+    if (res.texture !== null) {
+      this.textureBytes -= res.bytes;
+      this.resident.delete(res);
+      res.texture.delete();
+      res.texture = null;
+    }
   }
 
-  info(): { storages: number; bytes: number } {
-    return { storages: this.live.size, bytes: this.bytes };
+  info(): { storages: number; bytes: number; textureBytes: number; hostBytes: number } {
+    return { storages: this.count, bytes: this.textureBytes + this.hostBytes, textureBytes: this.textureBytes, hostBytes: this.hostBytes };
+  }
+
+  private makeResident(s: GpuStorage, texture: GLTexture): void {
+    const res = s.res;
+    res.texture = texture;
+    res.bytes = textureBytes(texture);
+    this.textureBytes += res.bytes;
+    this.resident.set(res, true);
+    this.handles?.register(s, res, res);
+  }
+
+  /** A handle was collected: its texture is garbage (or it was evicted and the host copy went with it). */
+  private collected(res: Residency): void {
+    if (res.freed) return;
+    res.freed = true;
+    this.count--;
+    if (res.texture !== null) {
+      this.textureBytes -= res.bytes;
+      this.resident.delete(res);
+      res.texture.delete();
+      res.texture = null;
+    }
+  }
+
+  private enforceBudget(): void {
+    if (this.textureBytes <= this.budget) return;
+    const protectedFrom = this.clock - PROTECTED_ACCESSES;
+    for (const res of this.resident.keys()) {
+      if (this.textureBytes <= this.budget) break;
+      if (res.lastUse > protectedFrom) break; // the rest are newer still
+      this.evict(res);
+    }
+  }
+
+  private evict(res: Residency): void {
+    const texture = res.texture as GLTexture;
+    const host = this.readBack(texture, res.size);
+    this.textureBytes -= res.bytes;
+    this.resident.delete(res);
+    // From now on only the handle references the values: unregistering keeps the registry from
+    // holding them; the host copy's own registration counts them until the collector takes them.
+    this.handles?.unregister(res);
+    texture.delete();
+    res.texture = null;
+    res.host = host;
+    res.bytes = host.byteLength;
+    this.hostBytes += res.bytes;
+    this.evicted?.register(host, res.bytes, host);
+    this.evictions++;
   }
 }

@@ -3,8 +3,10 @@ import { Tensor } from "./tensor.js";
 
 /**
  * Scopes free temporaries deterministically: tidy(fn) disposes every tensor created inside fn
- * except those it returns (or passes to keep()). Garbage collection remains the backstop on the
- * CPU; on devices with unmanaged memory (GPU textures) scopes or dispose() are the plan.
+ * except those it returns (or passes to keep()). They are an optimisation, never a requirement:
+ * a tensor nobody references is reclaimed by its backend (the garbage collector on the CPU; on the
+ * gpu, the collector plus a texture budget), also inside a synchronous loop. Scopes free at once,
+ * so memory is reused sooner (the CPU backend's pool, GPU textures without eviction).
  */
 export interface Disposable {
   dispose(): void;
@@ -43,6 +45,19 @@ function collect(value: unknown, out: Set<Disposable>, depth = 0): void {
 }
 
 export function tidy<T>(fn: () => T): T {
+  return runScope(fn, undefined);
+}
+
+/**
+ * @internal tidy() that also reports which of the scope's own tensors survived (those the result
+ * holds): the autograd engine frees intermediate gradients it made once they are consumed.
+ */
+export function tidyOwned<T>(fn: () => T): [T, Set<Disposable>] {
+  const owned = new Set<Disposable>();
+  return [runScope(fn, owned), owned];
+}
+
+function runScope<T>(fn: () => T, ownedSurvivors: Set<Disposable> | undefined): T {
   const scope = new Set<Disposable>();
   stack.push(scope);
   let result: T;
@@ -66,6 +81,7 @@ export function tidy<T>(fn: () => T): T {
   const parent = stack[stack.length - 1];
   for (const t of scope) {
     if (survivors.has(t)) {
+      ownedSurvivors?.add(t);
       if (parent) parent.add(t);
       else t.escape?.();
     }

@@ -69,9 +69,6 @@ interface GradFnSlots {
   retainFor?(t: Tensor): void;
 }
 
-// Backstop for tensors dropped without dispose(): their storage reference is released on GC.
-const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<Storage>((s) => s.release()) : undefined;
-
 /**
  * An n-dimensional array: metadata (shape, strides, offset, dtype, device) over a refcounted
  * Storage owned by a backend. Views share the storage and never copy.
@@ -84,7 +81,6 @@ export class Tensor {
   readonly device: string;
   /** @internal */ _storage: Storage;
   private _disposed = false;
-  private _backstop = false;
 
   // Autograd slots, managed by @dl/autograd.
   private _grad: Tensor | null = null;
@@ -104,8 +100,9 @@ export class Tensor {
     this.offset = offset;
     this.dtype = storage.dtype;
     this.device = device;
-    // Tensors a scope owns are freed by it; the GC backstop is for the others (see escape()).
-    if (!trackInScope(this)) this.escape();
+    // A tidy() scope frees what it owns; a tensor no scope owns is reclaimed with its storage when it
+    // becomes unreachable (each backend reclaims its unreachable storage: see docs/architecture.md).
+    trackInScope(this);
   }
 
   /** Wraps fresh contiguous backend data of the given shape. */
@@ -372,10 +369,6 @@ export class Tensor {
     self.offset = src.offset;
     self.dtype = src.dtype;
     self.device = src.device;
-    if (this._backstop) {
-      finalizer?.unregister(this);
-      finalizer?.register(this, this._storage, this);
-    }
     old.release();
   }
 
@@ -492,13 +485,6 @@ export class Tensor {
 
   // ---- memory ----
 
-  /** @internal Registers the GC backstop once the tensor is no longer owned by a tidy() scope. */
-  escape(): void {
-    if (this._backstop || this._disposed) return;
-    this._backstop = true;
-    finalizer?.register(this, this._storage, this);
-  }
-
   get isDisposed(): boolean {
     return this._disposed;
   }
@@ -507,7 +493,6 @@ export class Tensor {
   dispose(): void {
     if (this._disposed) return;
     this._disposed = true;
-    finalizer?.unregister(this);
     this._storage.release();
   }
 

@@ -14,8 +14,9 @@ import type { GpuStorage } from "../storage.js";
 function assign(rt: Runtime, target: StridedRef, fresh: GpuStorage): void {
   const s = target.data as GpuStorage;
   if (target.offset === 0 && fresh.size === s.size && fresh.texture !== null) {
-    rt.tracker.replace(s, fresh.texture);
-    fresh.texture = null;
+    const texture = fresh.texture;
+    rt.tracker.detachTexture(fresh);
+    rt.tracker.replace(s, texture);
   } else {
     write(rt, target, ref(fresh, target));
   }
