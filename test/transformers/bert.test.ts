@@ -1,10 +1,13 @@
 import "@dl/autograd";
 import { BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel } from "@dl/transformers";
 import { getDefaultDevice, tensor } from "@dl/tensor";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { expectClose, fromSpec } from "../helpers/fixtures.js";
 import { TOL, expected, model } from "./helpers.js";
+
+// On the gpu backend (llvmpipe in CI) every new shape compiles kernels: give model tests time.
+vi.setConfig({ testTimeout: 240_000 });
 
 const b = expected.bert;
 const inputs = () => ({ attentionMask: fromSpec(b.attention_mask), tokenTypeIds: fromSpec(b.token_type_ids) });

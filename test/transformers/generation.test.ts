@@ -1,10 +1,13 @@
 import "@dl/autograd";
 import { GPT2LMHeadModel, generate } from "@dl/transformers";
 import { getDefaultDevice, manualSeed, tensor } from "@dl/tensor";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { fromSpec } from "../helpers/fixtures.js";
 import { expected, model } from "./helpers.js";
+
+// On the gpu backend (llvmpipe in CI) every new shape compiles kernels: give model tests time.
+vi.setConfig({ testTimeout: 240_000 });
 
 const gen = expected.gpt2.generate;
 const rows = (t: { dataSync(): ArrayLike<number | bigint> }, B: number) => {

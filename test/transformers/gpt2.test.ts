@@ -1,10 +1,13 @@
 import "@dl/autograd";
 import { GPT2Config, GPT2LMHeadModel, GPT2Model } from "@dl/transformers";
 import { cat, getDefaultDevice } from "@dl/tensor";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { expectClose, fromSpec } from "../helpers/fixtures.js";
 import { TOL, expected, filesOf, model } from "./helpers.js";
+
+// On the gpu backend (llvmpipe in CI) every new shape compiles kernels: give model tests time.
+vi.setConfig({ testTimeout: 240_000 });
 
 const g = expected.gpt2;
 

@@ -1,5 +1,19 @@
 import { Dropout, Embedding, F, init, LayerNorm, Linear, Module, ModuleList } from "@dl/nn";
-import { ArgumentError, add, arange, cat, type DType, fmtShape, matmul, mul, ShapeError, type Tensor, where } from "@dl/tensor";
+import {
+  ArgumentError,
+  add,
+  arange,
+  cat,
+  type DType,
+  fmtShape,
+  logicalNot,
+  maskedFill,
+  matmul,
+  mul,
+  ShapeError,
+  type Tensor,
+  zeros,
+} from "@dl/tensor";
 import { GPT2Config } from "../configuration/gpt2.js";
 import { type GenerateOptions, generate } from "../generation/generate.js";
 import { type Activation, getActivation } from "./activations.js";
@@ -173,9 +187,7 @@ export class GPT2Block extends Module {
  * causally masked key is -inf, as in Hugging Face's sum).
  */
 export function gpt2AttentionBias(T: number, S: number, dtype: DType, device: string, attentionMask: Tensor | null): Tensor {
-  const causal = where(causalMask(T, S, device), 0, dtypeMin(dtype))
-    .to({ dtype })
-    .reshape(1, 1, T, S);
+  const causal = maskedFill(zeros([1, 1, T, S], { dtype, device }), logicalNot(causalMask(T, S, device)), dtypeMin(dtype));
   return attentionMask ? add(causal, extendedAttentionMask(attentionMask, dtype)) : causal;
 }
 

@@ -120,8 +120,8 @@ export abstract class PreTrainedModel extends Module {
     if (options.dtype === "float64") model.to("float64");
     if (options.device) model.to({ device: options.device });
     const weights = await readWeights(files);
-    // The checkpoint's tensors are left to the garbage collector: disposing them here broke a
-    // later backward through the copied parameters (see the package README's known issues).
+    // The checkpoint's tensors are left to the garbage collector: disposing them right after the
+    // copy broke a later backward through the parameters while tensor memory is being redesigned.
     loadPretrainedWeights(model, weights, options);
     model.eval();
     return model;
