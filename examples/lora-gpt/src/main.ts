@@ -65,7 +65,8 @@ function batch(ids: Int32Array, B: number, T: number): Tensor {
 
 // GPT2LMHeadModel.fromPretrained's `this` type does not accept the GPT-2 class itself (its config
 // parameter is narrower than PretrainedConfig); the call works, only the type needs the cast.
-const loadGpt2 = (dir: string) => (GPT2LMHeadModel as unknown as { fromPretrained(s: string): Promise<GPT2LMHeadModel> }).fromPretrained(dir);
+const loadGpt2 = (dir: string) =>
+  (GPT2LMHeadModel as unknown as { fromPretrained(s: string): Promise<GPT2LMHeadModel> }).fromPretrained(dir);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -181,7 +182,7 @@ export async function main(options: RunOptions = {}): Promise<RunResult> {
   const prompt = "she said ";
   const before = evalLoss(base, romanceTest, T, smoke ? 4 : 40);
   print(`base model, held-out romance loss ${before.toFixed(3)}`);
-  print(`  sample: "${await sample(base, prompt, smoke ? 20 : 120)}"`);
+  print(`  sample: "${await sample(base, prompt, smoke ? 20 : 100)}"`);
 
   // 2. LoRA on c_attn
   const config = new LoraConfig({
@@ -197,7 +198,7 @@ export async function main(options: RunOptions = {}): Promise<RunResult> {
   train(peft, romanceTrain, smoke ? 40 : 600, 16, T, smoke ? 1e-2 : 3e-3, print, "lora");
   const after = evalLoss(peft, romanceTest, T, smoke ? 4 : 40);
   print(`with the adapter, held-out romance loss ${before.toFixed(3)} -> ${after.toFixed(3)}`);
-  print(`  sample: "${await sample(base, prompt, smoke ? 20 : 120)}"`);
+  print(`  sample: "${await sample(base, prompt, smoke ? 20 : 100)}"`);
   const disabled = peft.disableAdapter(() => evalLoss(peft, romanceTest, T, smoke ? 4 : 40));
   print(`inside disableAdapter(): loss ${disabled.toFixed(3)} (the base model)`);
 
