@@ -73,7 +73,10 @@ function plot(canvas: HTMLCanvasElement, losses: number[], total: number): void 
   g.strokeStyle = "#2563eb";
   g.lineWidth = 2;
   g.beginPath();
-  losses.forEach((v, i) => (i ? g.lineTo(x(i), y(v)) : g.moveTo(x(i), y(v))));
+  for (const [i, v] of losses.entries()) {
+    if (i) g.lineTo(x(i), y(v));
+    else g.moveTo(x(i), y(v));
+  }
   g.stroke();
   g.fillText(`${hi.toFixed(3)}`, 2, 28);
   g.fillText(`${lo.toFixed(3)}`, 2, h - 14);
