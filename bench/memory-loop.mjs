@@ -1,12 +1,13 @@
 // The tutorial's training loop written as in PyTorch (no tidy, no dispose), measuring memory as it
-// runs: backend.memory() and the process's ArrayBuffer bytes and RSS. `node --expose-gc bench/memory-loop.mjs [steps] [model]`
-// Run `pnpm build` first (it imports the built packages).
+// runs: backend.memory() and the process's ArrayBuffer bytes and RSS.
+//   node bench/memory-loop.mjs [steps] [cnn|lstm|mlp] [train|nograd|inference] [--tidy]
+// --tidy wraps each step in tidy() (the eager path) for comparison. Run `pnpm build` first.
 import "@dl/backend-cpu/register";
 import "@dl/autograd";
 import { noGrad } from "@dl/autograd";
 import { Conv2d, CrossEntropyLoss, Linear, LSTM, MaxPool2d, Module, ReLU, Sequential } from "@dl/nn";
 import { Adam } from "@dl/optim";
-import { getBackend, manualSeed, randint, randn } from "@dl/tensor";
+import { getBackend, manualSeed, randint, randn, tidy } from "@dl/tensor";
 
 const steps = Number(process.argv[2] ?? 200);
 const which = process.argv[3] ?? "cnn";
@@ -44,9 +45,10 @@ const classes = which === "lstm" ? 3 : 10;
 const criterion = new CrossEntropyLoss();
 const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
 const mode = process.argv[4] ?? "train";
+const scoped = process.argv.includes("--tidy");
 const mb = (b) => (b / 2 ** 20).toFixed(1);
 const t0 = performance.now();
-for (let step = 1; step <= steps; step++) {
+const step1 = () => {
   const x = input();
   const y = randint(0, classes, [x.shape[0]]);
   let loss;
@@ -62,6 +64,10 @@ for (let step = 1; step <= steps; step++) {
     loss = criterion.call(model.call(x), y);
   }
   loss.item();
+};
+for (let step = 1; step <= steps; step++) {
+  if (scoped) tidy(step1);
+  else step1();
   if (step % Math.max(1, Math.floor(steps / 10)) === 0 || step === 10) {
     const m = getBackend("cpu").memory();
     const p = process.memoryUsage();
