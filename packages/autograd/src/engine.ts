@@ -49,10 +49,6 @@ function runHooks(hooks: readonly ((g: Tensor) => Tensor | undefined | void)[], 
 
 const binaryAdd = (a: Tensor, b: Tensor) => binaryOp("add", a, b);
 
-function accumulate(prev: Tensor | undefined, g: Tensor): Tensor {
-  return prev === undefined ? g : binaryAdd(prev, g);
-}
-
 function hasNonFinite(t: Tensor): boolean {
   const bad = reduceOp("any", unaryOp("logicalNot", unaryOp("isfinite", t, "bool"), "bool"), undefined, false, "bool");
   const r = bad.item() === true;
