@@ -25,7 +25,7 @@ describeEachBackend("devices", (device) => {
     expect(() => tensor([1], { device: "tpu" })).toThrow(DeviceError);
     expect(() => tensor([1], { device: "tpu" })).toThrow(/^tensor: no backend registered for device 'tpu' \(registered: .*cpu.*registerBackend\(cpuBackend\)/);
     expect(() => tensor([1]).to("tpu")).toThrow(/^to: no backend registered for device 'tpu'/);
-    expect(() => zeros(2, { device: "tpu" })).toThrow(/^full: no backend registered for device 'tpu'/);
+    expect(() => zeros(2, { device: "tpu" })).toThrow(/^zeros: no backend registered for device 'tpu'/);
     expect(() => setDefaultDevice("tpu")).toThrow(/^setDefaultDevice: /);
     expect(getDefaultDevice()).toBe(device);
     expect(() => getBackend("nope")).toThrow(DeviceError);

@@ -22,7 +22,7 @@ export class Sequential extends Module {
     }
   }
 
-  get length(): number {
+  override get length(): number {
     return [...this.children()].length;
   }
 
@@ -54,7 +54,7 @@ export class ModuleList extends Module {
     for (const m of modules) this.append(m);
   }
 
-  get length(): number {
+  override get length(): number {
     return [...this.children()].length;
   }
 
@@ -135,7 +135,7 @@ export class ParameterList extends Module {
     for (const p of params) this.append(p);
   }
 
-  get length(): number {
+  override get length(): number {
     return [...this.parameters(false)].length;
   }
 

@@ -17,22 +17,51 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+/** A module is callable: `model(x)` is `model.call(x)`, forward with hooks (PyTorch's `module(x)`). */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the call signature of callable instances (see the constructor)
+export interface Module {
+  (...args: Parameters<this["forward"]>): ReturnType<this["forward"]>;
+}
+
 /**
  * Base class of every layer and model (torch.nn.Module).
  *
  * Submodules and Parameters are found by reflection over the instance's own enumerable properties,
  * in the order they were assigned: `this.fc1 = new Linear(4, 8)` in a constructor registers fc1, as
  * PyTorch's __setattr__ does. Buffers are plain tensors and need registerBuffer(). Call a module
- * with `module.call(x)` (PyTorch's `module(x)`), which runs hooks around forward().
+ * as `model(x)`, as in PyTorch, or `model.call(x)`: both run hooks around forward().
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 export abstract class Module {
+  // Set in the constructor, on the callable instance it returns (initializers would go to `this`).
   /** Whether the module is in training mode (dropout active, batch norm updating statistics). */
-  training = true;
-  private _bufferNames = new Set<string>();
-  private _nonPersistent = new Set<string>();
-  private _preHooks: ForwardPreHook[] = [];
-  private _hooks: ForwardHook[] = [];
-  private _backwardHooks: BackwardHook[] = [];
+  declare training: boolean;
+  private declare _bufferNames: Set<string>;
+  private declare _nonPersistent: Set<string>;
+  private declare _preHooks: ForwardPreHook[];
+  private declare _hooks: ForwardHook[];
+  private declare _backwardHooks: BackwardHook[];
+
+  /**
+   * The instance is an arrow function whose prototype is the subclass's, so that `model(x)` works
+   * while `instanceof`, methods and class fields (which subclasses define on the returned object)
+   * behave as on any object. Arrow functions have no `prototype`, `arguments` or `caller`; their
+   * `name` and `length` are removed so that a module may use those names.
+   */
+  constructor() {
+    const self = ((...args: unknown[]) => Reflect.apply(self.call, self, args)) as unknown as Module;
+    delete (self as { name?: string }).name;
+    delete (self as { length?: number }).length;
+    Object.setPrototypeOf(self, new.target.prototype);
+    self.training = true;
+    self._bufferNames = new Set();
+    self._nonPersistent = new Set();
+    self._preHooks = [];
+    self._hooks = [];
+    self._backwardHooks = [];
+    // biome-ignore lint/correctness/noConstructorReturn: the callable instance (see above)
+    return self;
+  }
 
   abstract forward(...args: never[]): unknown;
 
@@ -359,6 +388,11 @@ export abstract class Module {
   /** Extra text inside the parentheses of this module's line (in_features=10, ...). */
   extraRepr(): string {
     return "";
+  }
+
+  /** console.log(model) in Node prints the PyTorch-style tree, not the callable's internals. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 
   toString(): string {

@@ -1,5 +1,5 @@
 import { type DType, isFloating } from "./dtype.js";
-import { DTypeError } from "./errors.js";
+import { ArgumentError, DTypeError, describeValue } from "./errors.js";
 
 /**
  * Automatic mixed precision (torch.autocast): inside autocast(fn), matrix products (matmul and
@@ -20,6 +20,7 @@ export interface AutocastOptions {
 }
 
 export function autocast<T>(fn: () => T, options: AutocastOptions = {}): T {
+  if (typeof fn !== "function") throw new ArgumentError("autocast", `argument 'fn' must be a function, but got ${describeValue(fn)}`);
   const dtype = options.dtype ?? "bfloat16";
   if (dtype !== "float16" && dtype !== "bfloat16") {
     throw new DTypeError("autocast", `expected dtype float16 or bfloat16, got ${dtype}`);

@@ -1,5 +1,5 @@
 import type { DType, HostArray } from "./dtype.js";
-import { DeviceError } from "./errors.js";
+import { DeviceError, describeValue } from "./errors.js";
 import type { FusedKernels } from "./fused.js";
 
 /**
@@ -116,6 +116,7 @@ export function hasBackend(device: string): boolean {
 
 /** "cuda:0" -> "cuda"; devices are named by their backend. */
 export function deviceType(device: string): string {
+  if (typeof device !== "string") throw new DeviceError("device", `a device is named by a string such as 'cpu' or 'gpu', but got ${describeValue(device)}`);
   const i = device.indexOf(":");
   return i < 0 ? device : device.slice(0, i);
 }

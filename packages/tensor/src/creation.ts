@@ -5,10 +5,11 @@ import {
   bfloat16BitsToNumber,
   float16BitsToNumber,
   getDefaultDtype,
+  isDType,
   isFloating,
   itemSize,
 } from "./dtype.js";
-import { ArgumentError, DTypeError, ShapeError, fmtShape } from "./errors.js";
+import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, describeValue, fmtShape } from "./errors.js";
 import { dimsArg } from "./layout.js";
 import { numel } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -22,6 +23,60 @@ export interface TensorOptions {
 /** Nested arrays of numbers/booleans, or a flat TypedArray. */
 export type TensorData = number | boolean | bigint | readonly TensorData[] | ArrayLike<number> | BigInt64Array;
 
+/** Factory options are checked before anything is allocated: a known dtype, a device name. */
+export function checkOptions(op: string, options: unknown): TensorOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new ArgumentError(op, `options must be an object such as { dtype, device, requiresGrad }, but got ${describeValue(options)}`);
+  }
+  const o = options as TensorOptions;
+  if (o.dtype !== undefined && !isDType(o.dtype)) {
+    throw new DTypeError(
+      op,
+      `unknown dtype ${describeValue(o.dtype)} (expected one of float32, float64, float16, bfloat16, int32, int64, bool)`,
+    );
+  }
+  if (o.device !== undefined && typeof o.device !== "string")
+    throw new ArgumentError(op, `device must be a string such as 'cpu', but got ${describeValue(o.device)}`);
+  return o;
+}
+
+/** A shape: non-negative integer sizes. */
+export function checkShape(op: string, shape: unknown): readonly number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new ShapeError(
+      op,
+      `invalid shape ${Array.isArray(shape) ? `[${shape.map(String).join(",")}]` : describeValue(shape)} (expected non-negative integer sizes)`,
+    );
+  }
+  return shape;
+}
+
+// The largest TypedArray V8 makes; beyond it (or when memory runs out) allocation is a RangeError.
+const MAX_ELEMENTS = 2 ** 32;
+
+const sizeText = (shape: readonly number[], dtype: DType): string =>
+  `cannot allocate a ${dtype} tensor of shape ${fmtShape(shape)} (${numel(shape)} elements, ${numel(shape) * itemSize(dtype)} bytes)`;
+
+/** Rejects a tensor larger than any TypedArray before host memory is spent building its values. */
+export function assertAllocatable(op: string, shape: readonly number[], dtype: DType): void {
+  if (numel(shape) > MAX_ELEMENTS) {
+    throw new OutOfMemoryError(op, `${sizeText(shape, dtype)}: more than the ${MAX_ELEMENTS} elements a JavaScript typed array can hold`);
+  }
+}
+
+/** Runs a backend allocation of `shape`, turning the engine's RangeError into an OutOfMemoryError naming the size. */
+function allocating<T>(op: string, shape: readonly number[], dtype: DType, alloc: () => T): T {
+  assertAllocatable(op, shape, dtype);
+  const what = () => sizeText(shape, dtype);
+  try {
+    return alloc();
+  } catch (e) {
+    if (e instanceof RangeError) throw new OutOfMemoryError(op, `${what()}: ${e.message}`);
+    throw e;
+  }
+}
+
 function finish(t: Tensor, options: TensorOptions): Tensor {
   if (options.requiresGrad) t.requiresGrad_(true);
   return t;
@@ -29,15 +84,24 @@ function finish(t: Tensor, options: TensorOptions): Tensor {
 
 /** Creates a tensor from host values laid out row-major. */
 export function fromHost(values: ArrayLike<number>, shape: readonly number[], options: TensorOptions & { dtype: DType }): Tensor {
+  checkOptions("tensor", options);
   const device = options.device ?? getDefaultDevice();
   const b = getBackend(device, "tensor");
-  return finish(Tensor.fromData(b, device, b.upload(values, options.dtype), options.dtype, shape), options);
+  const data = allocating("tensor", shape, options.dtype, () => b.upload(values, options.dtype));
+  return finish(Tensor.fromData(b, device, data, options.dtype, shape), options);
 }
 
 function typedArrayDType(a: unknown): DType | undefined {
   if (a instanceof Float32Array) return "float32";
   if (a instanceof Float64Array) return "float64";
-  if (a instanceof Int32Array || a instanceof Int16Array || a instanceof Int8Array || a instanceof Uint16Array || a instanceof Uint8ClampedArray) return "int32";
+  if (
+    a instanceof Int32Array ||
+    a instanceof Int16Array ||
+    a instanceof Int8Array ||
+    a instanceof Uint16Array ||
+    a instanceof Uint8ClampedArray
+  )
+    return "int32";
   if (a instanceof Uint8Array) return "int32";
   if (a instanceof BigInt64Array) return "int64";
   return undefined;
@@ -50,6 +114,7 @@ function typedArrayDType(a: unknown): DType | undefined {
  * { dtype: "int64" } for integer tensors.
  */
 export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
+  checkOptions("tensor", options);
   const shape: number[] = [];
   let inferred: DType | undefined = typedArrayDType(data);
   const flat: number[] = [];
@@ -88,6 +153,11 @@ export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
 
 /** A tensor of `shape` over a flat array of values (no nesting), e.g. fromArray(data, [2, 3]). */
 export function fromArray(values: ArrayLike<number>, shape: readonly number[], options: TensorOptions = {}): Tensor {
+  checkShape("fromArray", shape);
+  checkOptions("fromArray", options);
+  if (values === null || typeof values !== "object" || typeof (values as ArrayLike<number>).length !== "number") {
+    throw new ArgumentError("fromArray", `argument 'values' must be an array or a TypedArray, but got ${describeValue(values)}`);
+  }
   if (numel(shape) !== values.length) {
     throw new ShapeError("fromArray", `shape ${fmtShape(shape)} needs ${numel(shape)} values, got ${values.length}`);
   }
@@ -95,7 +165,18 @@ export function fromArray(values: ArrayLike<number>, shape: readonly number[], o
 }
 
 /** Reads little-endian raw bytes of `dtype` (as in safetensors / numpy .tobytes()). */
-export function fromBuffer(buffer: ArrayBuffer | ArrayBufferView, dtype: DType, shape: readonly number[], options: Omit<TensorOptions, "dtype"> = {}): Tensor {
+export function fromBuffer(
+  buffer: ArrayBuffer | ArrayBufferView,
+  dtype: DType,
+  shape: readonly number[],
+  options: Omit<TensorOptions, "dtype"> = {},
+): Tensor {
+  if (!(buffer instanceof ArrayBuffer || ArrayBuffer.isView(buffer))) {
+    throw new ArgumentError("fromBuffer", `argument 'buffer' must be an ArrayBuffer or a TypedArray, but got ${describeValue(buffer)}`);
+  }
+  if (!isDType(dtype)) throw new DTypeError("fromBuffer", `unknown dtype ${describeValue(dtype)}`);
+  checkShape("fromBuffer", shape);
+  checkOptions("fromBuffer", options);
   const bytes = ArrayBuffer.isView(buffer) ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) : new Uint8Array(buffer);
   const n = numel(shape);
   const size = itemSize(dtype);
@@ -135,20 +216,34 @@ export function fromBuffer(buffer: ArrayBuffer | ArrayBufferView, dtype: DType, 
 
 type ShapeArgs = (number | readonly number[])[];
 
-function splitOptions(args: (number | readonly number[] | TensorOptions)[]): [number[], TensorOptions] {
+function splitOptions(op: string, args: (number | readonly number[] | TensorOptions)[]): [number[], TensorOptions] {
   const last = args[args.length - 1];
   const hasOpts = last !== undefined && typeof last === "object" && !Array.isArray(last);
-  const dims = dimsArg((hasOpts ? args.slice(0, -1) : args) as ShapeArgs);
-  for (const d of dims) if (!Number.isInteger(d) || d < 0) throw new ShapeError("zeros", `invalid shape ${fmtShape(dims)}`);
-  return [dims, hasOpts ? (last as TensorOptions) : {}];
+  const rest = (hasOpts ? args.slice(0, -1) : args) as ShapeArgs;
+  if (!rest.every((a) => typeof a === "number" || Array.isArray(a))) {
+    throw new ShapeError(op, `size must be integers or an array of integers, but got ${rest.map(describeValue).join(", ")}`);
+  }
+  const dims = dimsArg(rest);
+  checkShape(op, dims);
+  return [dims, hasOpts ? checkOptions(op, last) : {}];
 }
 
 export function full(shape: readonly number[], value: number | boolean, options: TensorOptions = {}): Tensor {
+  return fill("full", shape, value, options);
+}
+
+/** full() under the caller's name (zeros, ones, ...), validating shape, value and options first. */
+function fill(op: string, shape: readonly number[], value: number | boolean, options: TensorOptions): Tensor {
+  checkShape(op, shape);
+  checkOptions(op, options);
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    throw new ArgumentError(op, `fill value must be a number or a boolean, but got ${describeValue(value)}`);
+  }
   const dtype = options.dtype ?? (typeof value === "boolean" ? "bool" : getDefaultDtype());
   const device = options.device ?? getDefaultDevice();
-  const b = getBackend(device, "full");
+  const b = getBackend(device, op);
   const n = numel(shape);
-  const data = b.alloc(n, dtype);
+  const data = allocating(op, shape, dtype, () => b.alloc(n, dtype));
   const t = Tensor.fromData(b, device, data, dtype, shape);
   if (value !== 0 && value !== false) {
     const one = Tensor.fromData(b, device, b.upload([Number(value)], dtype), dtype, []);
@@ -160,13 +255,13 @@ export function full(shape: readonly number[], value: number | boolean, options:
 
 /** zeros(2, 3), zeros([2, 3]), zeros(2, 3, { dtype: "int64" }). */
 export function zeros(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
-  const [shape, options] = splitOptions(args);
-  return full(shape, 0, options);
+  const [shape, options] = splitOptions("zeros", args);
+  return fill("zeros", shape, 0, options);
 }
 
 export function ones(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
-  const [shape, options] = splitOptions(args);
-  return full(shape, 1, options);
+  const [shape, options] = splitOptions("ones", args);
+  return fill("ones", shape, 1, options);
 }
 
 /** Uninitialized memory in PyTorch; zero-filled here (allocation always zeroes). */
@@ -174,11 +269,24 @@ export function empty(...args: (number | readonly number[] | TensorOptions)[]): 
   return zeros(...args);
 }
 
-const likeOpts = (t: Tensor, o: TensorOptions): TensorOptions => ({ dtype: o.dtype ?? t.dtype, device: o.device ?? t.device, requiresGrad: o.requiresGrad });
-export const zerosLike = (t: Tensor, options: TensorOptions = {}) => full(t.shape, 0, likeOpts(t, options));
-export const onesLike = (t: Tensor, options: TensorOptions = {}) => full(t.shape, 1, likeOpts(t, options));
+function likeOpts(op: string, t: Tensor, o: TensorOptions): TensorOptions {
+  if (!(t instanceof Tensor)) throw new ArgumentError(op, `argument 'input' must be a Tensor, but got ${describeValue(t)}`);
+  checkOptions(op, o);
+  return { dtype: o.dtype ?? t.dtype, device: o.device ?? t.device, requiresGrad: o.requiresGrad };
+}
+export const zerosLike = (t: Tensor, options: TensorOptions = {}): Tensor => {
+  const o = likeOpts("zerosLike", t, options);
+  return fill("zerosLike", t.shape, 0, o);
+};
+export const onesLike = (t: Tensor, options: TensorOptions = {}): Tensor => {
+  const o = likeOpts("onesLike", t, options);
+  return fill("onesLike", t.shape, 1, o);
+};
 export const emptyLike = zerosLike;
-export const fullLike = (t: Tensor, value: number | boolean, options: TensorOptions = {}) => full(t.shape, value, likeOpts(t, options));
+export const fullLike = (t: Tensor, value: number | boolean, options: TensorOptions = {}): Tensor => {
+  const o = likeOpts("fullLike", t, options);
+  return fill("fullLike", t.shape, value, o);
+};
 
 /**
  * arange(end), arange(start, end, step). As in PyTorch, the result is int64 when start, end and
@@ -206,7 +314,10 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   if (!(xstep > 0 || xstep < 0)) throw new ArgumentError("arange", "step must be nonzero");
   if (!Number.isFinite(xs) || !Number.isFinite(xe)) throw new ArgumentError("arange", `unsupported range: ${start} -> ${end}`);
   if (!((xstep > 0 && xe >= xs) || (xstep < 0 && xe <= xs))) {
-    throw new ArgumentError("arange", `upper bound and larger bound inconsistent with step sign (start=${start}, end=${end}, step=${step})`);
+    throw new ArgumentError(
+      "arange",
+      `upper bound and larger bound inconsistent with step sign (start=${start}, end=${end}, step=${step})`,
+    );
   }
   // PyTorch sizes int64 ranges from the truncated values and every other dtype from the originals.
   const n = Math.max(0, Math.ceil(dtype === "int64" ? (xe - xs) / xstep : (end - start) / step));

@@ -22,5 +22,18 @@ export class DeviceError extends DLError {}
 export class IndexError extends DLError {}
 /** Any other invalid argument value. */
 export class ArgumentError extends DLError {}
+/** An allocation the engine or the device cannot make (PyTorch's OutOfMemoryError). */
+export class OutOfMemoryError extends DLError {}
 
 export const fmtShape = (shape: readonly number[]): string => `[${shape.join(",")}]`;
+
+/** How a wrong argument reads in a message: "a string ('1')", "an array", "undefined". */
+export function describeValue(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return `a string ('${v.length > 20 ? `${v.slice(0, 20)}...` : v}')`;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return `a ${typeof v} (${String(v)})`;
+  if (typeof v === "function") return "a function";
+  const name = (v as object).constructor?.name;
+  return name && name !== "Object" ? `a ${name}` : "an object";
+}

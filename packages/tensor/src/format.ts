@@ -1,4 +1,5 @@
 import { getDefaultDtype, isFloating } from "./dtype.js";
+import { ArgumentError, describeValue } from "./errors.js";
 import type { Tensor } from "./tensor.js";
 
 /**
@@ -223,6 +224,8 @@ function addSuffixes(text: string, suffixes: readonly string[], indent: number):
 
 /** PyTorch's repr: tensor([[1., 2.],\n        [3., 4.]], dtype=torch.float64, requires_grad=True). */
 export function formatTensor(t: Tensor): string {
+  if (typeof t?.numel !== "function")
+    throw new ArgumentError("formatTensor", `argument 'input' must be a Tensor, but got ${describeValue(t)}`);
   if (t.isDisposed) return "tensor(<disposed>)";
   const prefix = "tensor(";
   const suffixes: string[] = [];

@@ -27,6 +27,8 @@ export {
   type TensorLike,
   argReduceOp,
   assertNoInternalOverlap,
+  assertTensor,
+  assertTensorLike,
   binaryOp,
   gatherOp,
   matmulOp,

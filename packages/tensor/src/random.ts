@@ -1,7 +1,8 @@
 import seedrandom from "seedrandom";
 import { type DType, getDefaultDtype } from "./dtype.js";
-import { ArgumentError, ShapeError, fmtShape } from "./errors.js";
-import { type TensorOptions, fromHost, requireFloating } from "./creation.js";
+import { ArgumentError, ShapeError, describeValue, fmtShape } from "./errors.js";
+import { type TensorOptions, assertAllocatable, checkOptions, checkShape, fromHost, requireFloating } from "./creation.js";
+import { assertTensor } from "./ops/dispatch.js";
 import { dimsArg } from "./layout.js";
 import { numel } from "./shape.js";
 import type { Tensor } from "./tensor.js";
@@ -83,40 +84,59 @@ export interface RandomOptions extends TensorOptions {
 
 type Args = (number | readonly number[] | RandomOptions)[];
 
-function parse(args: Args): [number[], RandomOptions] {
+function parse(op: string, args: Args): [number[], RandomOptions] {
   const last = args[args.length - 1];
   const hasOpts = last !== undefined && typeof last === "object" && !Array.isArray(last);
-  const shape = dimsArg((hasOpts ? args.slice(0, -1) : args) as (number | readonly number[])[]);
-  for (const d of shape) if (!Number.isInteger(d) || d < 0) throw new ShapeError("random", `invalid shape ${fmtShape(shape)}`);
-  return [shape, hasOpts ? (last as RandomOptions) : {}];
+  const rest = (hasOpts ? args.slice(0, -1) : args) as (number | readonly number[])[];
+  if (!rest.every((a) => typeof a === "number" || Array.isArray(a))) {
+    throw new ShapeError(op, `size must be integers or an array of integers, but got ${rest.map(describeValue).join(", ")}`);
+  }
+  const shape = dimsArg(rest);
+  for (const d of shape) if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmtShape(shape)}`);
+  return [shape, hasOpts ? (checkOptions(op, last) as RandomOptions) : {}];
 }
 
-function make(shape: number[], options: RandomOptions, sample: (g: Generator) => number, dtype?: DType): Tensor {
+function make(op: string, shape: readonly number[], options: RandomOptions, sample: (g: Generator) => number, dtype?: DType): Tensor {
+  checkShape(op, shape);
+  checkOptions(op, options);
+  if (options.generator !== undefined && !(options.generator instanceof Generator)) {
+    throw new ArgumentError(op, `generator must be a Generator, but got ${describeValue(options.generator)}`);
+  }
   const dt = dtype ?? options.dtype ?? getDefaultDtype();
+  assertAllocatable(op, shape, dt);
   const g = options.generator ?? defaultGenerator;
   const values = new Float64Array(numel(shape));
   for (let i = 0; i < values.length; i++) values[i] = sample(g);
   return fromHost(values, shape, { ...options, dtype: dt });
 }
 
+/** Scalar arguments (low, high, mean, std) must be numbers. */
+function checkNumbers(op: string, values: Record<string, unknown>): void {
+  for (const [name, v] of Object.entries(values)) {
+    if (typeof v !== "number" || Number.isNaN(v))
+      throw new ArgumentError(op, `argument '${name}' must be a number, but got ${describeValue(v)}`);
+  }
+}
+
 /** Uniform [0, 1): rand(2, 3), rand([2, 3], { generator }). */
 export function rand(...args: Args): Tensor {
-  const [shape, o] = parse(args);
+  const [shape, o] = parse("rand", args);
   requireFloating("rand", o.dtype ?? getDefaultDtype());
-  return make(shape, o, (g) => g.random());
+  return make("rand", shape, o, (g) => g.random());
 }
 
 /** Standard normal. */
 export function randn(...args: Args): Tensor {
-  const [shape, o] = parse(args);
+  const [shape, o] = parse("randn", args);
   requireFloating("randn", o.dtype ?? getDefaultDtype());
-  return make(shape, o, (g) => g.normal());
+  return make("randn", shape, o, (g) => g.normal());
 }
 
 /** Integers uniform in [low, high), int64 by default. */
 export function randint(low: number, high: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
+  checkNumbers("randint", { low, high });
   if (!(high > low)) throw new ArgumentError("randint", `random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
-  return make([...shape], options, (g) => g.int(low, high), options.dtype ?? "int64");
+  return make("randint", shape, options, (g) => g.int(low, high), options.dtype ?? "int64");
 }
 
 /** A random permutation of 0..n-1 (int64). */
@@ -136,21 +156,30 @@ export function randperm(n: number, options: RandomOptions = {}): Tensor {
 
 /** Normal with the given mean and std (numbers), of `shape`. */
 export function normal(mean: number, std: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
+  checkNumbers("normal", { mean, std });
   if (!(std >= 0)) throw new ArgumentError("normal", `expects std >= 0.0, but found std ${std}`);
-  return make([...shape], options, (g) => mean + std * g.normal());
+  return make("normal", shape, options, (g) => mean + std * g.normal());
 }
 
 /** Uniform in [low, high). */
 export function uniform(low: number, high: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
-  return make([...shape], options, (g) => low + (high - low) * g.random());
+  checkNumbers("uniform", { low, high });
+  return make("uniform", shape, options, (g) => low + (high - low) * g.random());
 }
 
 /** Draws 0/1 with probabilities p (a tensor in [0, 1]); result has p's shape and dtype. */
 export function bernoulli(p: Tensor, options: RandomOptions = {}): Tensor {
+  assertTensor("bernoulli", p, "input");
   const probs = p.dataSync();
   for (const v of probs) if (!(v >= 0 && v <= 1)) throw new ArgumentError("bernoulli", `expects 0 <= p <= 1, got ${v}`);
   let i = 0;
-  return make([...p.shape], { device: p.device, ...options }, (g) => (g.random() < (probs[i++] as number) ? 1 : 0), options.dtype ?? p.dtype);
+  return make(
+    "bernoulli",
+    p.shape,
+    { device: p.device, ...options },
+    (g) => (g.random() < (probs[i++] as number) ? 1 : 0),
+    options.dtype ?? p.dtype,
+  );
 }
 
 /**
@@ -158,18 +187,27 @@ export function bernoulli(p: Tensor, options: RandomOptions = {}): Tensor {
  * [numSamples] or [rows, numSamples].
  */
 export function multinomial(weights: Tensor, numSamples: number, replacement = false, options: RandomOptions = {}): Tensor {
+  assertTensor("multinomial", weights, "input");
+  if (!Number.isInteger(numSamples) || numSamples < 0) {
+    throw new ArgumentError("multinomial", `argument 'num_samples' must be a non-negative integer, but got ${describeValue(numSamples)}`);
+  }
   if (weights.ndim < 1 || weights.ndim > 2) throw new ShapeError("multinomial", `prob_dist must be 1 or 2 dim, got ${weights.ndim}`);
   const rows = weights.ndim === 1 ? 1 : (weights.shape[0] as number);
   const k = weights.shape[weights.ndim - 1] as number;
   if (!replacement && numSamples > k) {
-    throw new ArgumentError("multinomial", `cannot sample n_sample (${numSamples}) > prob_dist.size(-1) (${k}) samples without replacement`);
+    throw new ArgumentError(
+      "multinomial",
+      `cannot sample n_sample (${numSamples}) > prob_dist.size(-1) (${k}) samples without replacement`,
+    );
   }
   const w = weights.dataSync();
   const g = options.generator ?? defaultGenerator;
   const out = new Float64Array(rows * numSamples);
   for (let r = 0; r < rows; r++) {
     const row = Array.from(w.subarray(r * k, (r + 1) * k));
-    for (const v of row) if (!(v >= 0) || !Number.isFinite(v)) throw new ArgumentError("multinomial", "probability tensor contains either inf, nan or element < 0");
+    for (const v of row)
+      if (!(v >= 0) || !Number.isFinite(v))
+        throw new ArgumentError("multinomial", "probability tensor contains either inf, nan or element < 0");
     for (let s = 0; s < numSamples; s++) {
       const total = row.reduce((a, b) => a + b, 0);
       if (total <= 0) throw new ArgumentError("multinomial", "invalid multinomial distribution (sum of probabilities <= 0)");

@@ -1,4 +1,4 @@
-import { fmtShape, IndexError, ShapeError } from "./errors.js";
+import { ArgumentError, fmtShape, IndexError, ShapeError } from "./errors.js";
 
 export type Shape = readonly number[];
 
@@ -40,6 +40,8 @@ export function isContiguousLayout(shape: Shape, strides: Shape): boolean {
 /** Wraps a possibly negative dim into [0, ndim); `extra` allows the one-past-the-end slot (unsqueeze). */
 export function normalizeDim(op: string, dim: number, ndim: number, extra = 0): number {
   const n = Math.max(ndim + extra, 1);
+  if (typeof dim !== "number")
+    throw new ArgumentError(op, `argument 'dim' must be an integer, but got ${typeof dim === "string" ? `'${dim}'` : String(dim)}`);
   if (!Number.isInteger(dim) || dim < -n || dim >= n) {
     throw new IndexError(op, `dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`);
   }
@@ -47,6 +49,12 @@ export function normalizeDim(op: string, dim: number, ndim: number, extra = 0): 
 }
 
 export function normalizeDims(op: string, dims: readonly number[], ndim: number): number[] {
+  if (!Array.isArray(dims)) {
+    throw new ArgumentError(
+      op,
+      `argument 'dim' must be an integer or a list of integers, but got ${typeof dims === "string" ? `'${dims}'` : String(dims)}`,
+    );
+  }
   const out = dims.map((d) => normalizeDim(op, d, ndim));
   if (new Set(out).size !== out.length) throw new IndexError(op, `dim ${dims.join(",")} appears multiple times in the list of dims`);
   return out;

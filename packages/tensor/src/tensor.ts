@@ -42,6 +42,7 @@ export function slice(start?: number | null, stop?: number | null, step?: number
 
 /** Parses Python slice syntax ('1:3', '::2', ':'); errors name `op`. */
 export function parseSlice(spec: string, op = "index"): Slice {
+  if (typeof spec !== "string") throw new IndexError(op, `a slice is a string such as '1:3', but got ${typeof spec}`);
   const parts = spec.split(":");
   const num = (p: string | undefined) => {
     if (p === undefined || p.trim() === "") return null;
@@ -203,10 +204,12 @@ export class Tensor {
   }
 
   viewAs(other: Tensor): Tensor {
+    checkOther("viewAs", other);
     return this.view(other.shape);
   }
 
   reshapeAs(other: Tensor): Tensor {
+    checkOther("reshapeAs", other);
     return this.reshape(other.shape);
   }
 
@@ -279,6 +282,7 @@ export class Tensor {
   }
 
   expandAs(other: Tensor): Tensor {
+    checkOther("expandAs", other);
     return this.expand(other.shape);
   }
 
@@ -360,6 +364,7 @@ export class Tensor {
    * modules use it to move or cast parameters without breaking references to them.
    */
   setData(src: Tensor): void {
+    checkOther("setData", src, "src");
     src._assertLive("setData");
     const old = this._storage;
     const self = this as { -readonly [K in keyof Tensor]: Tensor[K] };
@@ -574,6 +579,9 @@ export class Tensor {
     let dtype = this.dtype;
     let device = this.device;
     let copy = options.copy ?? false;
+    if (target === null || (typeof target !== "string" && typeof target !== "object")) {
+      throw new ArgumentError("to", `expected a device, a dtype, { device, dtype } or a Tensor, but got ${target === null ? "null" : typeof target}`);
+    }
     if (target instanceof Tensor) {
       dtype = target.dtype;
       device = target.device;
@@ -680,7 +688,15 @@ function checkGradAssignment(t: Tensor, g: unknown): asserts g is Tensor {
   }
 }
 
+/** A Tensor argument of a method (viewAs, expandAs, setData). */
+function checkOther(op: string, t: unknown, name = "other"): void {
+  if (!(t instanceof Tensor)) {
+    throw new ArgumentError(op, `argument '${name}' must be a Tensor, but got ${t === null ? "null" : Array.isArray(t) ? "an array" : typeof t}`);
+  }
+}
+
 function normalizeDimsList(op: string, d: number | readonly number[], ndim: number): number[] {
+  if (typeof d !== "number" && !Array.isArray(d)) throw new ArgumentError(op, `dims must be an integer or an array of integers, got ${typeof d}`);
   const list = typeof d === "number" ? [d] : [...d];
   const out = list.map((x) => normalizeDim(op, x, ndim));
   if (new Set(out).size !== out.length) throw new ArgumentError(op, `repeated dim in ${fmtShape(list)}`);

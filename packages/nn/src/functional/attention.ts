@@ -1,6 +1,7 @@
 import { defineFunction } from "@dl/autograd";
 import {
   ArgumentError,
+  assertTensor,
   DTypeError,
   type Generator,
   ShapeError,
@@ -61,6 +62,9 @@ export function scaledDotProductAttention(
   options: ScaledDotProductAttentionOptions = {},
 ): Tensor {
   const op = "scaledDotProductAttention";
+  assertTensor(op, query, "query");
+  assertTensor(op, key, "key");
+  assertTensor(op, value, "value");
   const mask = options.attnMask ?? null;
   const dropoutP = options.dropoutP ?? 0;
   const isCausal = options.isCausal ?? false;

@@ -1,4 +1,4 @@
-import { ArgumentError, DTypeError, ShapeError, type Tensor, add, fmtShape, matmul } from "@dl/tensor";
+import { ArgumentError, DTypeError, ShapeError, type Tensor, add, fmtShape, matmul, assertTensor } from "@dl/tensor";
 import {
   type ConvPadding,
   type Geometry,
@@ -164,6 +164,8 @@ function checkWeight(op: string, weight: Tensor, k: number, transposed = false):
  * Output [N, O, (H + 2p - d(kH-1) - 1)/s + 1, ...].
  */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor {
+  assertTensor("conv2d", input, "input");
+  assertTensor("conv2d", weight, "weight");
   const op = "conv2d";
   const unbatched = checkRank(op, input, 2);
   checkWeight(op, weight, 2);
@@ -180,6 +182,8 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
 
 /** F.conv1d: input [N, C, L] (or [C, L]), weight [O, C/groups, k], bias [O]. */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor {
+  assertTensor("conv1d", input, "input");
+  assertTensor("conv1d", weight, "weight");
   const op = "conv1d";
   const unbatched = checkRank(op, input, 1);
   checkWeight(op, weight, 1);
@@ -298,6 +302,8 @@ function transposeArgs(op: string, k: number, weight: Tensor, options: ConvTrans
  * bias [Cout]: the gradient of conv2d with respect to its input.
  */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): Tensor {
+  assertTensor("convTranspose2d", input, "input");
+  assertTensor("convTranspose2d", weight, "weight");
   const op = "convTranspose2d";
   const unbatched = checkRank(op, input, 2);
   checkWeight(op, weight, 2, true);
@@ -313,6 +319,8 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | n
 
 /** F.conv_transpose1d: input [N, Cin, L] (or [Cin, L]), weight [Cin, Cout/groups, k], bias [Cout]. */
 export function convTranspose1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): Tensor {
+  assertTensor("convTranspose1d", input, "input");
+  assertTensor("convTranspose1d", weight, "weight");
   const op = "convTranspose1d";
   const unbatched = checkRank(op, input, 1);
   checkWeight(op, weight, 1, true);

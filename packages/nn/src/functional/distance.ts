@@ -1,4 +1,19 @@
-import { DTypeError, ShapeError, type Tensor, add, clamp, div, isFloating, matmul, mul, norm, sqrt, sub, sum } from "@dl/tensor";
+import {
+  DTypeError,
+  ShapeError,
+  type Tensor,
+  add,
+  clamp,
+  div,
+  isFloating,
+  matmul,
+  mul,
+  norm,
+  sqrt,
+  sub,
+  sum,
+  assertTensor,
+} from "@dl/tensor";
 
 /** Distances and similarities (torch.nn.functional), plus the bilinear form. */
 
@@ -12,6 +27,8 @@ export interface PairwiseDistanceOptions {
 
 /** ||x1 - x2 + eps||_p over the last dim (F.pairwise_distance); x1 and x2 broadcast. */
 export function pairwiseDistance(x1: Tensor, x2: Tensor, options: PairwiseDistanceOptions = {}): Tensor {
+  assertTensor("pairwiseDistance", x1, "x1");
+  assertTensor("pairwiseDistance", x2, "x2");
   if (!isFloating(x1.dtype) || !isFloating(x2.dtype))
     throw new DTypeError("pairwiseDistance", `expected floating point inputs, got ${x1.dtype} and ${x2.dtype}`);
   const ndim = Math.max(x1.ndim, x2.ndim);
@@ -42,6 +59,8 @@ function clampedNorm(x: Tensor, dim: number, eps: number): Tensor {
  * formula: each input is normalized first); x1 and x2 broadcast.
  */
 export function cosineSimilarity(x1: Tensor, x2: Tensor, options: CosineSimilarityOptions = {}): Tensor {
+  assertTensor("cosineSimilarity", x1, "x1");
+  assertTensor("cosineSimilarity", x2, "x2");
   const op = "cosineSimilarity";
   if (!isFloating(x1.dtype) || !isFloating(x2.dtype))
     throw new DTypeError(op, `expected floating point inputs, got ${x1.dtype} and ${x2.dtype}`);
@@ -62,6 +81,9 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, options: CosineSimilari
  * [out, in1, in2], bias [out]; y is [*, out]. (Kept here until functional/linear.ts exports it.)
  */
 export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  assertTensor("bilinear", x1, "x1");
+  assertTensor("bilinear", x2, "x2");
+  assertTensor("bilinear", weight, "weight");
   const op = "bilinear";
   if (weight.ndim !== 3) throw new ShapeError(op, `expected a 3-D weight [out, in1, in2], got shape [${weight.shape.join(",")}]`);
   const [out, in1, in2] = weight.shape as [number, number, number];

@@ -1,4 +1,17 @@
-import { ArgumentError, DTypeError, type Generator, ShapeError, type Tensor, add, isFloating, lt, mul, rand, where } from "@dl/tensor";
+import {
+  ArgumentError,
+  DTypeError,
+  type Generator,
+  ShapeError,
+  type Tensor,
+  add,
+  isFloating,
+  lt,
+  mul,
+  rand,
+  where,
+  assertTensor,
+} from "@dl/tensor";
 
 /**
  * Dropout (torch.nn.functional.dropout and friends). Masks are drawn from @dl/tensor's seeded
@@ -50,11 +63,13 @@ function dropoutImpl(
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p) in training (F.dropout). */
 export function dropout(x: Tensor, p = 0.5, training = true, options: DropoutOptions = {}): Tensor {
+  assertTensor("dropout", x, "input");
   return dropoutImpl("dropout", x, p, training, x.shape, false, options);
 }
 
 /** Alpha dropout for SELU networks: keeps mean and variance of the input (F.alpha_dropout). Off by default, as PyTorch's. */
 export function alphaDropout(x: Tensor, p = 0.5, training = false, options: DropoutOptions = {}): Tensor {
+  assertTensor("alphaDropout", x, "input");
   return dropoutImpl("alphaDropout", x, p, training, x.shape, true, options);
 }
 
@@ -87,6 +102,7 @@ function featureDropout(
 
 /** Zeroes whole channels of (N, C, L) or (C, L) inputs (F.dropout1d). */
 export function dropout1d(x: Tensor, p = 0.5, training = true, options: DropoutOptions = {}): Tensor {
+  assertTensor("dropout1d", x, "input");
   return featureDropout("dropout1d", x, p, training, 3, [2, 3], false, options);
 }
 
@@ -95,6 +111,7 @@ export function dropout1d(x: Tensor, p = 0.5, training = true, options: DropoutO
  * read as (N, C, L) (channel-wise 1-D dropout), not as an unbatched (C, H, W).
  */
 export function dropout2d(x: Tensor, p = 0.5, training = true, options: DropoutOptions = {}): Tensor {
+  assertTensor("dropout2d", x, "input");
   if (x.ndim < 2)
     throw new ShapeError("dropout2d", `expected 3D or 4D input, but received a ${x.ndim}D input of shape [${x.shape.join(",")}]`);
   return featureDropout("dropout2d", x, p, training, x.ndim, [x.ndim], false, options);
@@ -102,11 +119,13 @@ export function dropout2d(x: Tensor, p = 0.5, training = true, options: DropoutO
 
 /** Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) inputs (F.dropout3d). */
 export function dropout3d(x: Tensor, p = 0.5, training = true, options: DropoutOptions = {}): Tensor {
+  assertTensor("dropout3d", x, "input");
   return featureDropout("dropout3d", x, p, training, 5, [4, 5], false, options);
 }
 
 /** Alpha dropout over whole channels (F.feature_alpha_dropout). Off by default, as PyTorch's. */
 export function featureAlphaDropout(x: Tensor, p = 0.5, training = false, options: DropoutOptions = {}): Tensor {
+  assertTensor("featureAlphaDropout", x, "input");
   if (x.ndim < 2)
     throw new ShapeError("featureAlphaDropout", `expected an input with at least 2 dims (N, C, ...), got shape [${x.shape.join(",")}]`);
   return featureDropout("featureAlphaDropout", x, p, training, x.ndim, [x.ndim], true, options);

@@ -26,6 +26,7 @@ import {
   unique,
   where,
   zeros,
+  assertTensor,
 } from "@dl/tensor";
 
 /** Embedding lookups (torch.nn.functional.embedding / embedding_bag). */
@@ -68,6 +69,8 @@ function normalizePaddingIdx(op: string, paddingIdx: number | null | undefined, 
  * embedding_renorm_.
  */
 export function embeddingRenorm_(weight: Tensor, indices: Tensor, maxNorm: number, normType = 2): Tensor {
+  assertTensor("embeddingRenorm_", weight, "weight");
+  assertTensor("embeddingRenorm_", indices, "indices");
   noGrad(() => {
     if (indices.numel() === 0) return;
     const rows = unique(indices.reshape(-1));
@@ -101,6 +104,8 @@ function scaleByFrequency(out: Tensor, lookedUp: Tensor, indices: Tensor, num: n
  * has shape [...input.shape, dim].
  */
 export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptions = {}): Tensor {
+  assertTensor("embedding", input, "input");
+  assertTensor("embedding", weight, "weight");
   const op = "embedding";
   checkIndices(op, input);
   checkWeight(op, weight);
@@ -133,6 +138,8 @@ export interface EmbeddingBagOptions extends EmbeddingOptions {
  * zeros. Here the bags are gathered into a padded [B, Lmax, dim] block and reduced with masks.
  */
 export function embeddingBag(input: Tensor, weight: Tensor, options: EmbeddingBagOptions = {}): Tensor {
+  assertTensor("embeddingBag", input, "input");
+  assertTensor("embeddingBag", weight, "weight");
   const op = "embeddingBag";
   checkIndices(op, input);
   checkWeight(op, weight);

@@ -1,4 +1,4 @@
-import { ArgumentError, ShapeError, type Tensor, fmtShape } from "@dl/tensor";
+import { ArgumentError, ShapeError, type Tensor, fmtShape, assertTensor } from "@dl/tensor";
 import { type Geometry, type IntOrTuple, checkFloating, col2im, convOutSize, im2col, ntuple } from "./im2col.js";
 
 export interface FoldOptions {
@@ -27,6 +27,7 @@ function foldArgs(op: string, kernelSize: IntOrTuple, options: FoldOptions) {
  * as PyTorch. Differentiable; its gradient is F.fold.
  */
 export function unfold(input: Tensor, kernelSize: IntOrTuple, options: FoldOptions = {}): Tensor {
+  assertTensor("unfold", input, "input");
   const op = "unfold";
   if (input.ndim !== 3 && input.ndim !== 4) {
     throw new ShapeError(op, `expected 3D (unbatched) or 4D (batched) input [N, C, H, W], but got input of size ${fmtShape(input.shape)}`);
@@ -70,6 +71,7 @@ export function unfold(input: Tensor, kernelSize: IntOrTuple, options: FoldOptio
  * each pixel. Differentiable; its gradient is F.unfold.
  */
 export function fold(input: Tensor, outputSize: IntOrTuple, kernelSize: IntOrTuple, options: FoldOptions = {}): Tensor {
+  assertTensor("fold", input, "input");
   const op = "fold";
   if (input.ndim !== 2 && input.ndim !== 3) {
     throw new ShapeError(

@@ -16,6 +16,7 @@ import {
   sum,
   tidy,
   type WindowGeometry,
+  describeValue,
 } from "@dl/tensor";
 
 /**
@@ -36,6 +37,8 @@ export type IntOrTuple = number | readonly number[];
 
 /** PyTorch's _ntuple: expands an int to n copies; validates a tuple's length and integrality. */
 export function ntuple(op: string, name: string, v: IntOrTuple, n: number): number[] {
+  if (typeof v !== "number" && !Array.isArray(v))
+    throw new ArgumentError(op, `${name} must be an int or a tuple of ${n} ints, got ${describeValue(v)}`);
   const out = typeof v === "number" ? new Array<number>(n).fill(v) : [...v];
   if (out.length !== n) throw new ArgumentError(op, `${name} must be an int or a tuple of ${n} ints, got ${fmtPy(v)}`);
   if (out.some((x) => !Number.isInteger(x))) throw new ArgumentError(op, `${name} must contain integers, got ${fmtPy(v)}`);

@@ -22,6 +22,8 @@ import {
   rsqrt,
   sub,
   sum,
+  assertTensor,
+  describeValue,
 } from "@dl/tensor";
 
 /**
@@ -61,6 +63,9 @@ export interface LayerNormOptions {
 }
 
 function normalizedDims(op: string, x: Tensor, normalizedShape: number | readonly number[]): number[] {
+  if (typeof normalizedShape !== "number" && !Array.isArray(normalizedShape)) {
+    throw new ArgumentError(op, `normalized_shape must be an int or an array of ints, got ${describeValue(normalizedShape)}`);
+  }
   const shape = typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape];
   const k = shape.length;
   if (k === 0)
@@ -90,6 +95,7 @@ function checkAffine(op: string, name: string, t: Tensor | null | undefined, sha
  * weight, bias share x's compute dtype), else the composition below.
  */
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], options: LayerNormOptions = {}): Tensor {
+  assertTensor("layerNorm", x, "input");
   requireFloat("layerNorm", x);
   const dims = normalizedDims("layerNorm", x, normalizedShape);
   const tail = x.shape.slice(dims[0]);
@@ -188,6 +194,7 @@ export interface RMSNormOptions {
 
 /** x / sqrt(mean(x^2) + eps) * weight over the trailing dims (F.rms_norm, PyTorch 2.4). */
 export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], options: RMSNormOptions = {}): Tensor {
+  assertTensor("rmsNorm", x, "input");
   requireFloat("rmsNorm", x);
   const dims = normalizedDims("rmsNorm", x, normalizedShape);
   checkAffine("rmsNorm", "weight", options.weight, x.shape.slice(dims[0]));
@@ -214,6 +221,7 @@ export interface BatchNormOptions {
 const channelShape = (x: Tensor): number[] => x.shape.map((s, i) => (i === 1 ? s : 1));
 
 function checkChannelVector(op: string, name: string, t: Tensor | null | undefined, c: number): void {
+  if (t !== null && t !== undefined) assertTensor(op, t, name);
   if (t && (t.ndim !== 1 || t.shape[0] !== c))
     throw new ShapeError(op, `expected ${name} to have shape [${c}] (one value per channel), got ${fmt(t.shape)}`);
 }
@@ -249,6 +257,7 @@ function normalizeWithStats(
  * place with the unbiased variance; otherwise the running statistics are used.
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  assertTensor("batchNorm", x, "input");
   const op = "batchNorm";
   requireFloat(op, x);
   if (x.ndim < 2) throw new ShapeError(op, `expected an input of shape (N, C, ...) with at least 2 dims, got ${fmt(x.shape)}`);
@@ -298,6 +307,7 @@ export interface InstanceNormOptions {
  * the batch average of the per-instance mean and unbiased variance, as PyTorch does.
  */
 export function instanceNorm(x: Tensor, options: InstanceNormOptions = {}): Tensor {
+  assertTensor("instanceNorm", x, "input");
   const op = "instanceNorm";
   requireFloat(op, x);
   if (x.ndim < 3) throw new ShapeError(op, `expected an input of shape (N, C, ...) with at least 3 dims, got ${fmt(x.shape)}`);
@@ -337,6 +347,7 @@ export interface GroupNormOptions {
 
 /** Normalizes each group of C / numGroups channels of each sample (F.group_norm); weight and bias are per channel. */
 export function groupNorm(x: Tensor, numGroups: number, options: GroupNormOptions = {}): Tensor {
+  assertTensor("groupNorm", x, "input");
   const op = "groupNorm";
   requireFloat(op, x);
   if (x.ndim < 2) throw new ShapeError(op, `expected an input of shape (N, C, ...) with at least 2 dims, got ${fmt(x.shape)}`);
@@ -371,6 +382,7 @@ export interface LocalResponseNormOptions {
  * the window is zero-padded with size/2 channels before and (size-1)/2 after, as PyTorch.
  */
 export function localResponseNorm(x: Tensor, size: number, options: LocalResponseNormOptions = {}): Tensor {
+  assertTensor("localResponseNorm", x, "input");
   const op = "localResponseNorm";
   requireFloat(op, x);
   if (x.ndim < 3) throw new ShapeError(op, `expected 3D or higher dimensionality input (got ${x.ndim} dimensions)`);
@@ -396,6 +408,7 @@ export interface NormalizeOptions {
 
 /** x / max(||x||_p, eps) along dim (F.normalize; p = 2, dim = 1, eps = 1e-12 by default). */
 export function normalize(x: Tensor, options: NormalizeOptions = {}): Tensor {
+  assertTensor("normalize", x, "input");
   requireFloat("normalize", x);
   const denom = clamp(norm(x, options.p ?? 2, options.dim ?? 1, { keepdim: true }), { min: options.eps ?? 1e-12 });
   return div(x, denom);

@@ -20,6 +20,8 @@ import {
   sum,
   tidy,
   where,
+  assertTensor,
+  describeValue,
 } from "@dl/tensor";
 import {
   type Geometry,
@@ -243,6 +245,7 @@ export function maxPool2d(input: Tensor, kernelSize: IntOrTuple, options?: MaxPo
 export function maxPool2d(input: Tensor, kernelSize: IntOrTuple, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
 export function maxPool2d(input: Tensor, kernelSize: IntOrTuple, options?: MaxPoolOptions): Tensor | [Tensor, Tensor];
 export function maxPool2d(input: Tensor, kernelSize: IntOrTuple, options: MaxPoolOptions = {}): Tensor | [Tensor, Tensor] {
+  assertTensor("maxPool2d", input, "input");
   return maxPoolNd("maxPool2d", 2, input, kernelSize, options);
 }
 
@@ -251,6 +254,7 @@ export function maxPool1d(input: Tensor, kernelSize: IntOrTuple, options?: MaxPo
 export function maxPool1d(input: Tensor, kernelSize: IntOrTuple, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
 export function maxPool1d(input: Tensor, kernelSize: IntOrTuple, options?: MaxPoolOptions): Tensor | [Tensor, Tensor];
 export function maxPool1d(input: Tensor, kernelSize: IntOrTuple, options: MaxPoolOptions = {}): Tensor | [Tensor, Tensor] {
+  assertTensor("maxPool1d", input, "input");
   return maxPoolNd("maxPool1d", 1, input, kernelSize, options);
 }
 
@@ -260,6 +264,7 @@ export function maxPool2dWithIndices(
   kernelSize: IntOrTuple,
   options: Omit<MaxPoolOptions, "returnIndices"> = {},
 ): [Tensor, Tensor] {
+  assertTensor("maxPool2dWithIndices", input, "input");
   return maxPoolNd("maxPool2dWithIndices", 2, input, kernelSize, { ...options, returnIndices: true }) as [Tensor, Tensor];
 }
 
@@ -269,6 +274,7 @@ export function maxPool1dWithIndices(
   kernelSize: IntOrTuple,
   options: Omit<MaxPoolOptions, "returnIndices"> = {},
 ): [Tensor, Tensor] {
+  assertTensor("maxPool1dWithIndices", input, "input");
   return maxPoolNd("maxPool1dWithIndices", 1, input, kernelSize, { ...options, returnIndices: true }) as [Tensor, Tensor];
 }
 
@@ -341,11 +347,13 @@ function avgPoolNd(op: string, k: number, input: Tensor, kernelSize: IntOrTuple,
  * clipped to the padded input (countIncludePad, default) or to the input, or divisorOverride.
  */
 export function avgPool2d(input: Tensor, kernelSize: IntOrTuple, options: AvgPoolOptions = {}): Tensor {
+  assertTensor("avgPool2d", input, "input");
   return avgPoolNd("avgPool2d", 2, input, kernelSize, options);
 }
 
 /** F.avg_pool1d: input [N, C, L] (or [C, L]); see avgPool2d (no divisorOverride in PyTorch's 1-D version). */
 export function avgPool1d(input: Tensor, kernelSize: IntOrTuple, options: Omit<AvgPoolOptions, "divisorOverride"> = {}): Tensor {
+  assertTensor("avgPool1d", input, "input");
   return avgPoolNd("avgPool1d", 1, input, kernelSize, options);
 }
 
@@ -355,6 +363,9 @@ export function avgPool1d(input: Tensor, kernelSize: IntOrTuple, options: Omit<A
 export type AdaptiveSize = number | null | readonly (number | null)[];
 
 function adaptiveSizes(op: string, outputSize: AdaptiveSize, k: number, inSizes: number[]): number[] {
+  if (typeof outputSize !== "number" && outputSize !== null && !Array.isArray(outputSize)) {
+    throw new ArgumentError(op, `outputSize must be an int or a tuple of ${k} ints (or None), got ${describeValue(outputSize)}`);
+  }
   const raw = typeof outputSize === "number" || outputSize === null ? new Array(k).fill(outputSize) : [...outputSize];
   if (raw.length !== k)
     throw new ArgumentError(op, `outputSize must be an int or a tuple of ${k} ints (or None), got length ${raw.length}`);
@@ -409,11 +420,13 @@ function adaptiveAvgPoolNd(op: string, k: number, input: Tensor, outputSize: Ada
 
 /** F.adaptive_avg_pool2d: input [N, C, H, W] (or [C, H, W]) to [.., outH, outW] with PyTorch's windows. */
 export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize): Tensor {
+  assertTensor("adaptiveAvgPool2d", input, "input");
   return adaptiveAvgPoolNd("adaptiveAvgPool2d", 2, input, outputSize);
 }
 
 /** F.adaptive_avg_pool1d: input [N, C, L] (or [C, L]). */
 export function adaptiveAvgPool1d(input: Tensor, outputSize: number): Tensor {
+  assertTensor("adaptiveAvgPool1d", input, "input");
   return adaptiveAvgPoolNd("adaptiveAvgPool1d", 1, input, outputSize);
 }
 
@@ -480,6 +493,7 @@ export function adaptiveMaxPool2d(
   outputSize: AdaptiveSize,
   options: { returnIndices?: boolean } = {},
 ): Tensor | [Tensor, Tensor] {
+  assertTensor("adaptiveMaxPool2d", input, "input");
   return adaptiveMaxPoolNd("adaptiveMaxPool2d", 2, input, outputSize, options.returnIndices ?? false);
 }
 
@@ -488,6 +502,7 @@ export function adaptiveMaxPool1d(input: Tensor, outputSize: number, options?: {
 export function adaptiveMaxPool1d(input: Tensor, outputSize: number, options: { returnIndices: true }): [Tensor, Tensor];
 export function adaptiveMaxPool1d(input: Tensor, outputSize: number, options?: { returnIndices?: boolean }): Tensor | [Tensor, Tensor];
 export function adaptiveMaxPool1d(input: Tensor, outputSize: number, options: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+  assertTensor("adaptiveMaxPool1d", input, "input");
   return adaptiveMaxPoolNd("adaptiveMaxPool1d", 1, input, outputSize, options.returnIndices ?? false);
 }
 
@@ -556,10 +571,14 @@ function maxUnpoolNd(op: string, k: number, input: Tensor, indices: Tensor, kern
 
 /** F.max_unpool2d: places input values at their max-pool indices in a zero [N, C, outH, outW] (the adjoint of maxPool2d). */
 export function maxUnpool2d(input: Tensor, indices: Tensor, kernelSize: IntOrTuple, options: MaxUnpoolOptions = {}): Tensor {
+  assertTensor("maxUnpool2d", input, "input");
+  assertTensor("maxUnpool2d", indices, "indices");
   return maxUnpoolNd("maxUnpool2d", 2, input, indices, kernelSize, options);
 }
 
 /** F.max_unpool1d. */
 export function maxUnpool1d(input: Tensor, indices: Tensor, kernelSize: IntOrTuple, options: MaxUnpoolOptions = {}): Tensor {
+  assertTensor("maxUnpool1d", input, "input");
+  assertTensor("maxUnpool1d", indices, "indices");
   return maxUnpoolNd("maxUnpool1d", 1, input, indices, kernelSize, options);
 }

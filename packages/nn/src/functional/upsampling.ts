@@ -1,4 +1,4 @@
-import { ArgumentError, ShapeError, type Tensor, add, fmtShape, matmul, mul } from "@dl/tensor";
+import { ArgumentError, ShapeError, type Tensor, add, fmtShape, matmul, mul, assertTensor } from "@dl/tensor";
 import { checkFloating, indexTensor, takeAlong, valueTensor } from "./im2col.js";
 
 /**
@@ -33,6 +33,7 @@ const MODE_RANK: Record<string, number | undefined> = { linear: 1, bilinear: 2, 
  * and 'bicubic' k = 2, 'trilinear' k = 3. 'area' is adaptive average pooling.
  */
 export function interpolate(input: Tensor, options: InterpolateOptions = {}): Tensor {
+  assertTensor("interpolate", input, "input");
   const op = "interpolate";
   const mode = options.mode ?? "nearest";
   if (!["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"].includes(mode)) {
@@ -115,6 +116,7 @@ export function interpolate(input: Tensor, options: InterpolateOptions = {}): Te
 
 /** F.upsample (deprecated in PyTorch): interpolate. */
 export function upsample(input: Tensor, options: InterpolateOptions = {}): Tensor {
+  assertTensor("upsample", input, "input");
   return interpolate(input, options);
 }
 
@@ -123,6 +125,7 @@ export function upsampleNearest(
   input: Tensor,
   options: { size?: number | readonly number[] | null; scaleFactor?: number | readonly number[] | null } = {},
 ): Tensor {
+  assertTensor("upsampleNearest", input, "input");
   return interpolate(input, { ...options, mode: "nearest" });
 }
 
@@ -131,6 +134,7 @@ export function upsampleBilinear(
   input: Tensor,
   options: { size?: number | readonly number[] | null; scaleFactor?: number | readonly number[] | null } = {},
 ): Tensor {
+  assertTensor("upsampleBilinear", input, "input");
   return interpolate(input, { ...options, mode: "bilinear", alignCorners: true });
 }
 

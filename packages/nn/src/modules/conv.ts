@@ -1,4 +1,4 @@
-import { ArgumentError, type DType, ShapeError, type Tensor, empty, fmtShape, pad } from "@dl/tensor";
+import { ArgumentError, type DType, ShapeError, type Tensor, describeValue, empty, fmtShape, pad } from "@dl/tensor";
 import { conv1d, conv2d, convTranspose1d, convTranspose2d } from "../functional/conv.js";
 import { type ConvPadding, type IntOrTuple, convTransposeOutSize, fmtPy, ntuple } from "../functional/im2col.js";
 import { calculateFans, kaimingUniform_, uniform_ } from "../init.js";
@@ -179,6 +179,9 @@ export abstract class ConvTransposeNd extends ConvNd {
   /** PyTorch's _output_padding: outputPadding, or the one that gives the requested outputSize. */
   protected resolveOutputPadding(input: Tensor, outputSize: readonly number[] | undefined, k: number): number[] {
     if (outputSize === undefined) return this.outputPadding;
+    if (!Array.isArray(outputSize) || !outputSize.every(Number.isInteger)) {
+      throw new ArgumentError(this.constructor.name, `outputSize must be an array of integers, got ${describeValue(outputSize)}`);
+    }
     const batched = input.ndim === k + 2;
     const nonSpatial = batched ? 2 : 1;
     const size = outputSize.length === nonSpatial + k ? outputSize.slice(nonSpatial) : [...outputSize];

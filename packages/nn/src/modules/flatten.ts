@@ -1,4 +1,4 @@
-import { ShapeError, type Tensor } from "@dl/tensor";
+import { ShapeError, type Tensor, assertTensor } from "@dl/tensor";
 import { Module } from "../module.js";
 import { pyTuple } from "./format.js";
 
@@ -11,6 +11,7 @@ export class Flatten extends Module {
     super();
   }
   forward(input: Tensor): Tensor {
+    assertTensor("Flatten", input, "input");
     return input.flatten(this.startDim, this.endDim);
   }
   override extraRepr(): string {
@@ -32,6 +33,7 @@ export class Unflatten extends Module {
     this.unflattenedSize = [...unflattenedSize];
   }
   forward(input: Tensor): Tensor {
+    assertTensor("Unflatten", input, "input");
     return input.unflatten(this.dim, this.unflattenedSize);
   }
   override extraRepr(): string {

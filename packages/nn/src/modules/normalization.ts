@@ -1,5 +1,5 @@
 import { noGrad } from "@dl/autograd";
-import { ArgumentError, type DType, ShapeError, type Tensor, add_, ones, zeros } from "@dl/tensor";
+import { ArgumentError, type DType, ShapeError, type Tensor, add_, assertTensor, ones, zeros } from "@dl/tensor";
 import * as F from "../functional/normalization.js";
 import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
@@ -112,6 +112,7 @@ abstract class BatchNorm extends NormBase {
   }
 
   forward(input: Tensor): Tensor {
+    assertTensor(this.constructor.name, input, "input");
     if (!this.allowedDims.includes(input.ndim)) throw dimError(this.constructor.name, this.allowedDims, input);
     let factor = this.momentum ?? 0;
     if (this.training && this.trackRunningStats && this.num_batches_tracked) {
@@ -161,6 +162,7 @@ abstract class InstanceNorm extends NormBase {
   }
 
   forward(input: Tensor): Tensor {
+    assertTensor(this.constructor.name, input, "input");
     const nb = this.noBatchDim;
     if (input.ndim !== nb && input.ndim !== nb + 1) throw dimError(this.constructor.name, [nb, nb + 1], input);
     const featureDim = input.ndim - nb;
@@ -322,6 +324,7 @@ export class GroupNorm extends Module {
   }
 
   forward(input: Tensor): Tensor {
+    assertTensor("GroupNorm", input, "input");
     if (input.ndim >= 2 && input.shape[1] !== this.numChannels) {
       throw new ShapeError("GroupNorm", `expected input with ${this.numChannels} channels (dim 1), got shape [${input.shape.join(",")}]`);
     }

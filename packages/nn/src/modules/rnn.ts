@@ -1,4 +1,19 @@
-import { ArgumentError, ShapeError, type Tensor, add, empty, fmtShape, indexSelect, lt, matmul, mul, rand, stack, zeros } from "@dl/tensor";
+import {
+  ArgumentError,
+  ShapeError,
+  type Tensor,
+  add,
+  assertTensor,
+  empty,
+  fmtShape,
+  indexSelect,
+  lt,
+  matmul,
+  mul,
+  rand,
+  stack,
+  zeros,
+} from "@dl/tensor";
 import { uniform_ } from "../init.js";
 import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
@@ -193,6 +208,7 @@ export abstract class RNNBase extends Module {
    * [hx, cx] for LSTM, or null) -> [output, final states].
    */
   protected run(input: Tensor | PackedSequence, states: (Tensor | null)[] | null): [Tensor | PackedSequence, Tensor[]] {
+    if (!(input instanceof PackedSequence)) assertTensor(this.mode, input, "input");
     const name = this.constructor.name;
     const isLSTM = this.mode === "LSTM";
     const dirs = this.bidirectional ? 2 : 1;

@@ -3,7 +3,7 @@ import { ArgumentError, DTypeError } from "../errors.js";
 import { labelGrad } from "../grad-hooks.js";
 import { broadcastShapes, numel } from "../shape.js";
 import { Tensor } from "../tensor.js";
-import { binaryOp, promote, type Scalar, type TensorLike, unaryOp } from "./dispatch.js";
+import { binaryOp, promote, type Scalar, type TensorLike, unaryOp, assertTensor, assertTensorLike } from "./dispatch.js";
 
 /**
  * The arithmetic operators: + - * / // % ** and their unary relatives, with PyTorch's promotion,
@@ -41,6 +41,8 @@ function scaled(b: TensorLike, alpha: Scalar, dt: DType): TensorLike {
 
 /** add(a, b, { alpha }) = a + alpha * b. Two bools give bool (logical or). */
 export function add(a: TensorLike, b: TensorLike, options: { alpha?: Scalar } = {}): Tensor {
+  assertTensorLike("add", a, "input");
+  assertTensorLike("add", b, "other");
   const dt = promote(a, b);
   const alpha = options.alpha ?? 1;
   checkAlpha("add", alpha, dt);
@@ -62,15 +64,21 @@ function subtract(op: string, a: TensorLike, b: TensorLike, alpha: Scalar): Tens
 
 /** sub(a, b, { alpha }) = a - alpha * b (bool operands are an error, as in PyTorch). */
 export function sub(a: TensorLike, b: TensorLike, options: { alpha?: Scalar } = {}): Tensor {
+  assertTensorLike("sub", a, "input");
+  assertTensorLike("sub", b, "other");
   return subtract("sub", a, b, options.alpha ?? 1);
 }
 
 /** rsub(a, b, { alpha }) = b - alpha * a. */
 export function rsub(a: TensorLike, b: TensorLike, options: { alpha?: Scalar } = {}): Tensor {
+  assertTensorLike("rsub", a, "input");
+  assertTensorLike("rsub", b, "other");
   return labelGrad(subtract("rsub", b, a, options.alpha ?? 1), b instanceof Tensor ? "RsubBackward0" : "RsubBackward1");
 }
 
 export function mul(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("mul", a, "input");
+  assertTensorLike("mul", b, "other");
   return binaryOp("mul", a, b);
 }
 
@@ -109,21 +117,29 @@ function divide(op: string, a: TensorLike, b: TensorLike, mode: RoundingMode): T
 
 /** True division (integers and bools give the default float dtype), or rounding mode "trunc" / "floor". */
 export function div(a: TensorLike, b: TensorLike, options: { roundingMode?: RoundingMode } = {}): Tensor {
+  assertTensorLike("div", a, "input");
+  assertTensorLike("div", b, "other");
   return divide("div", a, b, options.roundingMode ?? null);
 }
 
 /** Alias of div (true division). */
 export function trueDivide(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("trueDivide", a, "input");
+  assertTensorLike("trueDivide", b, "other");
   return divide("trueDivide", a, b, null);
 }
 
 /** Division rounded toward -infinity (Python's //); keeps integer dtypes. */
 export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("floorDivide", a, "input");
+  assertTensorLike("floorDivide", b, "other");
   return divide("floorDivide", a, b, "floor");
 }
 
 /** Python's %: the result has the sign of the divisor. */
 export function remainder(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("remainder", a, "input");
+  assertTensorLike("remainder", b, "other");
   const dt = promote(a, b);
   if (dt === "bool") throw notImplemented("remainder", dt);
   checkIntegerDivisor("remainder", a, b, dt);
@@ -132,6 +148,8 @@ export function remainder(a: TensorLike, b: TensorLike): Tensor {
 
 /** C's fmod: the result has the sign of the dividend. */
 export function fmod(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("fmod", a, "input");
+  assertTensorLike("fmod", b, "other");
   const dt = promote(a, b);
   if (dt === "bool") throw notImplemented("fmod", dt);
   checkIntegerDivisor("fmod", a, b, dt);
@@ -144,6 +162,8 @@ export function fmod(a: TensorLike, b: TensorLike): Tensor {
  * gives 0 except for bases 1 and -1.
  */
 export function pow(base: TensorLike, exponent: TensorLike): Tensor {
+  assertTensorLike("pow", base, "base");
+  assertTensorLike("pow", exponent, "exponent");
   const dt = promote(base, exponent);
   if (dt === "bool") throw notImplemented("pow", dt, " (bool ** bool); convert one operand to an integer or float dtype");
   if (isIntegral(dt) && typeof exponent === "number" && Number.isInteger(exponent) && exponent < 0) {
@@ -155,6 +175,7 @@ export function pow(base: TensorLike, exponent: TensorLike): Tensor {
 }
 
 export function neg(x: Tensor): Tensor {
+  assertTensor("neg", x, "input");
   if (x.dtype === "bool")
     throw new DTypeError(
       "neg",
@@ -164,26 +185,31 @@ export function neg(x: Tensor): Tensor {
 }
 
 export function abs(x: Tensor): Tensor {
+  assertTensor("abs", x, "input");
   if (x.dtype === "bool") throw notImplemented("abs", x.dtype);
   return unaryOp("abs", x);
 }
 
 /** -1, 0 or 1 in x's dtype (sign(NaN) is 0, as in PyTorch; bools are returned as they are). */
 export function sign(x: Tensor): Tensor {
+  assertTensor("sign", x, "input");
   return unaryOp("sign", x);
 }
 
 /** sign extended to complex numbers in PyTorch; equal to sign for real dtypes. */
 export function sgn(x: Tensor): Tensor {
+  assertTensor("sgn", x, "input");
   return labelGrad(unaryOp("sign", x), "SgnBackward0");
 }
 
 /** 1 / x; integer and bool inputs give the default float dtype. */
 export function reciprocal(x: Tensor): Tensor {
+  assertTensor("reciprocal", x, "input");
   return unaryOp("reciprocal", x, floatOf(x.dtype));
 }
 
 /** x * x; bool inputs give int64 (as pow(x, 2) does). */
 export function square(x: Tensor): Tensor {
+  assertTensor("square", x, "input");
   return unaryOp("square", x, x.dtype === "bool" ? "int64" : x.dtype);
 }

@@ -5,7 +5,19 @@ import { labelGrad } from "../grad-hooks.js";
 import { broadcastShapes, shapesEqual } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { abs, sub } from "./arithmetic.js";
-import { binaryOp, commonDevice, promote, reduceOp, type Scalar, scalarTensor, type TensorLike, unaryOp, whereOp } from "./dispatch.js";
+import {
+  binaryOp,
+  commonDevice,
+  promote,
+  reduceOp,
+  type Scalar,
+  scalarTensor,
+  type TensorLike,
+  unaryOp,
+  whereOp,
+  assertTensor,
+  assertTensorLike,
+} from "./dispatch.js";
 
 /**
  * Comparisons, logical and bitwise ops, float-class predicates and selection (where,
@@ -17,36 +29,55 @@ function compare(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
 }
 
 export function eq(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("eq", a, "input");
+  assertTensorLike("eq", b, "other");
   return compare("eq", a, b);
 }
 export function ne(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("ne", a, "input");
+  assertTensorLike("ne", b, "other");
   return compare("ne", a, b);
 }
 export function lt(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("lt", a, "input");
+  assertTensorLike("lt", b, "other");
   return compare("lt", a, b);
 }
 export function le(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("le", a, "input");
+  assertTensorLike("le", b, "other");
   return compare("le", a, b);
 }
 export function gt(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("gt", a, "input");
+  assertTensorLike("gt", b, "other");
   return compare("gt", a, b);
 }
 export function ge(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("ge", a, "input");
+  assertTensorLike("ge", b, "other");
   return compare("ge", a, b);
 }
 
 // ---- logical (any dtype, nonzero is true) ----
 
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("logicalAnd", a, "input");
+  assertTensorLike("logicalAnd", b, "other");
   return compare("logicalAnd", a, b);
 }
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("logicalOr", a, "input");
+  assertTensorLike("logicalOr", b, "other");
   return compare("logicalOr", a, b);
 }
 export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("logicalXor", a, "input");
+  assertTensorLike("logicalXor", b, "other");
   return compare("logicalXor", a, b);
 }
 export function logicalNot(x: Tensor): Tensor {
+  assertTensor("logicalNot", x, "input");
   return unaryOp("logicalNot", x, "bool");
 }
 
@@ -59,17 +90,24 @@ function bitwise(op: "bitwiseAnd" | "bitwiseOr" | "bitwiseXor", a: TensorLike, b
 }
 
 export function bitwiseAnd(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("bitwiseAnd", a, "input");
+  assertTensorLike("bitwiseAnd", b, "other");
   return bitwise("bitwiseAnd", a, b);
 }
 export function bitwiseOr(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("bitwiseOr", a, "input");
+  assertTensorLike("bitwiseOr", b, "other");
   return bitwise("bitwiseOr", a, b);
 }
 export function bitwiseXor(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("bitwiseXor", a, "input");
+  assertTensorLike("bitwiseXor", b, "other");
   return bitwise("bitwiseXor", a, b);
 }
 
 /** ~x: two's complement for integers, logical not for bool. */
 export function bitwiseNot(x: Tensor): Tensor {
+  assertTensor("bitwiseNot", x, "input");
   if (isFloating(x.dtype))
     throw new DTypeError("bitwiseNot", `not implemented for dtype ${x.dtype} (bitwise ops need integer or bool tensors)`);
   return x.dtype === "bool" ? unaryOp("logicalNot", x, "bool") : unaryOp("bitwiseNot", x);
@@ -82,22 +120,28 @@ function predicate(op: UnaryOp, x: Tensor): Tensor {
 }
 
 export function isnan(x: Tensor): Tensor {
+  assertTensor("isnan", x, "input");
   return predicate("isnan", x);
 }
 export function isinf(x: Tensor): Tensor {
+  assertTensor("isinf", x, "input");
   return predicate("isinf", x);
 }
 export function isposinf(x: Tensor): Tensor {
+  assertTensor("isposinf", x, "input");
   return predicate("isposinf", x);
 }
 export function isneginf(x: Tensor): Tensor {
+  assertTensor("isneginf", x, "input");
   return predicate("isneginf", x);
 }
 export function isfinite(x: Tensor): Tensor {
+  assertTensor("isfinite", x, "input");
   return predicate("isfinite", x);
 }
 /** Whether the sign bit is set (true for -0). */
 export function signbit(x: Tensor): Tensor {
+  assertTensor("signbit", x, "input");
   return predicate("signbit", x);
 }
 
@@ -117,6 +161,8 @@ export interface IsCloseOptions {
  * a and b must have the same dtype. Computed as PyTorch does (the difference in the input dtype).
  */
 export function isclose(a: Tensor, b: TensorLike, options: IsCloseOptions = {}): Tensor {
+  assertTensor("isclose", a, "input");
+  assertTensorLike("isclose", b, "other");
   return closeness("isclose", a, b, options);
 }
 
@@ -145,6 +191,8 @@ function closeness(op: string, a: Tensor, b: TensorLike, options: IsCloseOptions
 
 /** Whether every element of a is close to b (see isclose). */
 export function allclose(a: Tensor, b: TensorLike, options: IsCloseOptions = {}): boolean {
+  assertTensor("allclose", a, "input");
+  assertTensorLike("allclose", b, "other");
   const close = closeness("allclose", a, b, options);
   const all = reduceOp("all", close, undefined, false, "bool");
   const result = all.item() as boolean;
@@ -155,6 +203,8 @@ export function allclose(a: Tensor, b: TensorLike, options: IsCloseOptions = {})
 
 /** Whether a and b have the same shape and the same values (NaN never equals NaN); dtypes may differ. */
 export function equal(a: Tensor, b: Tensor): boolean {
+  assertTensor("equal", a, "input");
+  assertTensor("equal", b, "other");
   commonDevice("equal", [a, b]);
   if (!shapesEqual(a.shape, b.shape)) return false;
   const same = eq(a, b);
@@ -185,6 +235,9 @@ function checkScalarFits(op: string, v: number, dtype: DType): void {
 
 /** cond ? a : b elementwise, broadcasting all three; a and b promote as in PyTorch. cond must be bool. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  assertTensor("where", cond, "cond");
+  assertTensorLike("where", a, "input");
+  assertTensorLike("where", b, "other");
   if (cond.dtype !== "bool") {
     throw new DTypeError("where", `expected condition to be a bool tensor, but got a tensor with dtype ${cond.dtype}`);
   }
@@ -196,6 +249,9 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  * 0-dim tensor, converted to x's dtype (the result keeps x's dtype).
  */
 export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
+  assertTensor("maskedFill", x, "input");
+  assertTensor("maskedFill", mask, "mask");
+  assertTensorLike("maskedFill", value, "value");
   if (mask.dtype !== "bool") {
     throw new DTypeError("maskedFill", `only supports boolean masks, but got mask with dtype ${mask.dtype}`);
   }
@@ -220,6 +276,7 @@ export interface NanToNumOptions {
 
 /** Replaces NaN and infinities by finite numbers; integer and bool tensors are returned as a copy. */
 export function nanToNum(x: Tensor, options: NanToNumOptions = {}): Tensor {
+  assertTensor("nanToNum", x, "input");
   if (!isFloating(x.dtype)) return x.clone();
   const big = maxFinite[x.dtype] as number;
   let r = whereOp(isnan(x), options.nan ?? 0, x);

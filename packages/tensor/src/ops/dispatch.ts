@@ -11,7 +11,7 @@ import {
 } from "../backend.js";
 import { autocastDtype } from "../autocast.js";
 import { type DType, canCast, resultType } from "../dtype.js";
-import { ArgumentError, DLError, DTypeError, DeviceError, ShapeError, fmtShape } from "../errors.js";
+import { ArgumentError, DLError, DTypeError, DeviceError, ShapeError, describeValue, fmtShape } from "../errors.js";
 import { gradState } from "../grad-hooks.js";
 import { broadcastShapes, broadcastStrides, normalizeDim, normalizeDims, shapesEqual } from "../shape.js";
 import { Tensor, record } from "../tensor.js";
@@ -25,10 +25,40 @@ import { Tensor, record } from "../tensor.js";
 export type Scalar = number | boolean;
 export type TensorLike = Tensor | Scalar;
 
+/**
+ * Every public op checks its tensor arguments first, so plain JavaScript (or an `any`) gets an
+ * ArgumentError naming the op, the argument and what was expected instead of a TypeError from deep
+ * inside ("x._assertLive is not a function").
+ */
+export function assertTensor(op: string, v: unknown, name = "input"): asserts v is Tensor {
+  if (!(v instanceof Tensor)) throw new ArgumentError(op, `argument '${name}' must be a Tensor, but got ${describeValue(v)}${listHint(v)}`);
+}
+
+/** A list of tensors (cat, stack): an array whose every element is a Tensor. */
+export function assertTensorList(op: string, v: unknown, name = "tensors"): asserts v is readonly Tensor[] {
+  if (!Array.isArray(v)) throw new ArgumentError(op, `argument '${name}' must be an array of Tensors, but got ${describeValue(v)}`);
+  v.forEach((t, i) => {
+    if (!(t instanceof Tensor))
+      throw new ArgumentError(op, `argument '${name}' must be an array of Tensors, but element ${i} is ${describeValue(t)}`);
+  });
+}
+
+// Nested arrays are not converted, as PyTorch does not convert lists for tensor arguments.
+const listHint = (v: unknown): string =>
+  Array.isArray(v) ? " (nested arrays are not converted, as in PyTorch: wrap it with tensor(...))" : "";
+
+/** A tensor or a Python-style scalar (number or boolean) argument. */
+export function assertTensorLike(op: string, v: unknown, name = "other"): asserts v is TensorLike {
+  if (!(v instanceof Tensor) && typeof v !== "number" && typeof v !== "boolean") {
+    throw new ArgumentError(op, `argument '${name}' must be a Tensor or a number, but got ${describeValue(v)}${listHint(v)}`);
+  }
+}
+
 /** Checks that all tensors of an op live on one device and returns it. */
 export function commonDevice(op: string, tensors: readonly Tensor[]): string {
   let device: string | undefined;
   for (const t of tensors) {
+    assertTensor(op, t, "tensors");
     t._assertLive(op);
     if (device === undefined) device = t.device;
     else if (t.device !== device) {
@@ -46,8 +76,19 @@ export function scalarTensor(value: Scalar, dtype: DType, device: string): Tenso
 
 /** Wraps scalars as 0-dim tensors of `dtype` on the device of the tensor operands. */
 export function wrap(op: string, values: readonly TensorLike[], dtype: DType): Tensor[] {
-  const device = commonDevice(op, values.filter((v): v is Tensor => v instanceof Tensor));
+  values.forEach((v, i) => {
+    assertTensorLike(op, v, operandName(values.length, i));
+  });
+  const device = commonDevice(
+    op,
+    values.filter((v): v is Tensor => v instanceof Tensor),
+  );
   return values.map((v) => (v instanceof Tensor ? v : scalarTensor(v, dtype, device)));
+}
+
+/** PyTorch's names of an elementwise op's operands: input, other (where: condition, input, other). */
+function operandName(n: number, i: number): string {
+  return (n === 3 ? ["condition", "input", "other"] : ["input", "other"])[i] ?? `operand ${i}`;
 }
 
 /** result_type of tensors and scalars. */
@@ -65,8 +106,10 @@ export function broadcastRef(t: Tensor, shape: readonly number[]) {
 }
 
 /** Elementwise unary primitive; `dtype` is the result dtype. */
-export function unaryOp(op: UnaryOp, x: Tensor, dtype: DType = x.dtype): Tensor {
+export function unaryOp(op: UnaryOp, x: Tensor, dtype?: DType): Tensor {
+  assertTensor(op, x);
   x._assertLive(op);
+  dtype ??= x.dtype;
   const out = wrapResult(x.backend, x.device, x.backend.unary(op, x.ref, dtype), dtype, x.shape);
   return record(op, [x], out);
 }
@@ -76,6 +119,8 @@ export function unaryOp(op: UnaryOp, x: Tensor, dtype: DType = x.dtype): Tensor 
  * (default: their promoted type); the result has `outDtype` (default: computeDtype).
  */
 export function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DType, outDtype?: DType): Tensor {
+  assertTensorLike(op, a, "input");
+  assertTensorLike(op, b, "other");
   const ct = computeDtype ?? promote(a, b);
   const [ta, tb] = wrap(op, [a, b], ct) as [Tensor, Tensor];
   const shape = broadcastShapes(op, ta.shape, tb.shape);
@@ -89,6 +134,9 @@ export function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtyp
 
 /** cond ? a : b, broadcasting all three. */
 export function whereOp(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  assertTensor("where", cond, "condition");
+  assertTensorLike("where", a, "input");
+  assertTensorLike("where", b, "other");
   const dt = promote(a, b);
   const [tc, ta, tb] = wrap("where", [cond, a, b], dt) as [Tensor, Tensor, Tensor];
   const shape = broadcastShapes("where", tc.shape, ta.shape, tb.shape);
@@ -101,6 +149,7 @@ export function whereOp(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 
 /** Reduction primitive over dims (all when undefined); keepdim as PyTorch. */
 export function reduceOp(op: ReduceOp, x: Tensor, dims: readonly number[] | undefined, keepdim: boolean, dtype: DType): Tensor {
+  assertTensor(op, x);
   x._assertLive(op);
   const d = dims === undefined || dims.length === 0 ? [...x.shape.keys()] : normalizeDims(op, dims, x.ndim);
   const kept = x.shape.map((s, i) => (d.includes(i) ? 1 : s));
@@ -110,9 +159,9 @@ export function reduceOp(op: ReduceOp, x: Tensor, dims: readonly number[] | unde
   return out;
 }
 
-
 /** Index of max/min along dim (int64), keepdim as PyTorch. */
 export function argReduceOp(op: ArgReduceOp, x: Tensor, dim: number, keepdim: boolean): Tensor {
+  assertTensor(op, x);
   x._assertLive(op);
   const d = normalizeDim(op, dim, x.ndim);
   const kept = x.shape.map((s, i) => (i === d ? 1 : s));
@@ -121,8 +170,10 @@ export function argReduceOp(op: ArgReduceOp, x: Tensor, dim: number, keepdim: bo
 }
 
 /** Inclusive scan along dim; `indices` for cummax/cummin. */
-export function scanOp(op: ScanOp, x: Tensor, dim: number, dtype: DType = x.dtype): { values: Tensor; indices?: Tensor } {
+export function scanOp(op: ScanOp, x: Tensor, dim: number, dtype?: DType): { values: Tensor; indices?: Tensor } {
+  assertTensor(op, x);
   x._assertLive(op);
+  dtype ??= x.dtype;
   const d = normalizeDim(op, dim, x.ndim);
   const r = x.backend.scan(op, x.ref, d, dtype);
   const indices = r.indices === undefined ? undefined : wrapResult(x.backend, x.device, r.indices, "int64", x.shape);
@@ -132,6 +183,7 @@ export function scanOp(op: ScanOp, x: Tensor, dim: number, dtype: DType = x.dtyp
 
 /** Sort indices along dim (values are obtained differentiably with gatherOp). */
 export function sortIndices(x: Tensor, dim: number, descending: boolean): Tensor {
+  assertTensor("sort", x);
   x._assertLive("sort");
   const d = normalizeDim("sort", dim, x.ndim);
   const r = x.backend.sort(x.ref, d, descending);
@@ -141,6 +193,8 @@ export function sortIndices(x: Tensor, dim: number, descending: boolean): Tensor
 
 /** torch.gather primitive (index int64/int32, same ndim as x). */
 export function gatherOp(x: Tensor, dim: number, index: Tensor): Tensor {
+  assertTensor("gather", x);
+  assertTensor("gather", index, "index");
   commonDevice("gather", [x, index]);
   const d = normalizeDim("gather", dim, x.ndim);
   const out = wrapResult(x.backend, x.device, x.backend.gather(x.ref, d, index.ref), x.dtype, index.shape);
@@ -149,6 +203,9 @@ export function gatherOp(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** Scatter primitive: a copy of base with src combined in at index along dim. */
 export function scatterOp(base: Tensor, dim: number, index: Tensor, src: Tensor, reduce: ScatterReduce): Tensor {
+  assertTensor("scatter", base);
+  assertTensor("scatter", index, "index");
+  assertTensor("scatter", src, "src");
   commonDevice("scatter", [base, index, src]);
   const d = normalizeDim("scatter", dim, base.ndim);
   const data = base.backend.scatter(base.ref, d, index.ref, src.ref, reduce);
@@ -157,6 +214,8 @@ export function scatterOp(base: Tensor, dim: number, index: Tensor, src: Tensor,
 
 /** Batched matmul primitive on 3-D operands [B,M,K] x [B,K,N] (batch dims may be stride-0 broadcast). */
 export function matmulOp(a: Tensor, b: Tensor, dtype: DType): Tensor {
+  assertTensor("matmul", a);
+  assertTensor("matmul", b, "other");
   const cast = autocastDtype(dtype);
   if (cast !== dtype) {
     // Under autocast the product runs in half precision (the casts are recorded for autograd).
@@ -188,6 +247,8 @@ export function assertNoInternalOverlap(op: string, x: Tensor): void {
  * dtype). Validates everything before writing; bumps the storage version for autograd.
  */
 export function writeInPlace(op: string, x: Tensor, value: TensorLike, anyCast = false): Tensor {
+  assertTensor(op, x, "self");
+  assertTensorLike(op, value, anyCast ? "src" : "value");
   assertNoInternalOverlap(op, x);
   if (gradState.enabled && x.requiresGrad && x.isLeaf) {
     throw new DLError(op, "a leaf tensor that requires grad is being used in an in-place operation");

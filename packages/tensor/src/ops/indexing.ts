@@ -14,6 +14,8 @@ import {
   type TensorLike,
   whereOp,
   writeInPlace,
+  assertTensor,
+  assertTensorLike,
 } from "./dispatch.js";
 
 /**
@@ -114,6 +116,8 @@ function gatherImpl(op: string, x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** torch.gather: out[i][j] = x[index[i][j]][j] for dim 0 (index int64/int32, same ndim as x). */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  assertTensor("gather", x, "input");
+  assertTensor("gather", index, "index");
   return gatherImpl("gather", x, dim, index);
 }
 
@@ -168,6 +172,9 @@ const filled = (value: number, dtype: DType, shape: readonly number[], device: s
  * it) written at index along dim; `reduce` 'add' | 'multiply' combines with the existing values.
  */
 export function scatter(x: Tensor, dim: number, index: Tensor, src: TensorLike, options: { reduce?: "add" | "multiply" } = {}): Tensor {
+  assertTensor("scatter", x, "input");
+  assertTensor("scatter", index, "index");
+  assertTensorLike("scatter", src, "src");
   return scatterImpl("scatter", x, dim, index, src, options);
 }
 
@@ -184,6 +191,9 @@ function scatterImpl(op: string, x: Tensor, dim: number, index: Tensor, src: Ten
 
 /** torch.scatter_add: out[index[i][j]][j] += src[i][j] for dim 0 (duplicates accumulate). */
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  assertTensor("scatterAdd", x, "input");
+  assertTensor("scatterAdd", index, "index");
+  assertTensor("scatterAdd", src, "src");
   return scatterAddImpl("scatterAdd", x, dim, index, src);
 }
 
@@ -207,6 +217,9 @@ export function scatterReduce(
   reduce: ScatterReduction,
   options: { includeSelf?: boolean } = {},
 ): Tensor {
+  assertTensor("scatterReduce", x, "input");
+  assertTensor("scatterReduce", index, "index");
+  assertTensor("scatterReduce", src, "src");
   return scatterReduceImpl("scatterReduce", x, dim, index, src, reduce, options);
 }
 
@@ -253,6 +266,8 @@ function scatterReduceImpl(
 
 /** torch.index_select: the entries of x at a 1-D index along dim. */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  assertTensor("indexSelect", x, "input");
+  assertTensor("indexSelect", index, "index");
   const op = "indexSelect";
   commonDevice(op, [x, index]);
   requireIndexType(op, index);
@@ -267,6 +282,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** torch.take: x read as 1-D at index (negative indices count from the end); result has index's shape. */
 export function take(x: Tensor, index: Tensor): Tensor {
+  assertTensor("take", x, "input");
+  assertTensor("take", index, "index");
   const op = "take";
   commonDevice(op, [x, index]);
   requireIndexType(op, index);
@@ -289,6 +306,8 @@ export function take(x: Tensor, index: Tensor): Tensor {
  * without dim, x and indices are read as 1-D.
  */
 export function takeAlongDim(x: Tensor, indices: Tensor, dim?: number): Tensor {
+  assertTensor("takeAlongDim", x, "input");
+  assertTensor("takeAlongDim", indices, "indices");
   const op = "takeAlongDim";
   commonDevice(op, [x, indices]);
   requireIndexType(op, indices, "indices");
@@ -316,6 +335,7 @@ export function nonzero(x: Tensor): Tensor;
 export function nonzero(x: Tensor, options: { asTuple: true }): Tensor[];
 export function nonzero(x: Tensor, options: { asTuple?: boolean }): Tensor | Tensor[];
 export function nonzero(x: Tensor, options: { asTuple?: boolean } = {}): Tensor | Tensor[] {
+  assertTensor("nonzero", x, "input");
   x._assertLive("nonzero");
   const cols = nonzeroColumns(x);
   if (options.asTuple) {
@@ -330,6 +350,7 @@ export function nonzero(x: Tensor, options: { asTuple?: boolean } = {}): Tensor 
 
 /** torch.argwhere (same as nonzero). */
 export function argwhere(x: Tensor): Tensor {
+  assertTensor("argwhere", x, "input");
   return nonzero(x);
 }
 
@@ -353,6 +374,8 @@ function nonzeroColumns(x: Tensor): number[][] {
 
 /** torch.masked_select: the entries of x where the (broadcast) bool mask is true, as a 1-D tensor. */
 export function maskedSelect(x: Tensor, mask: Tensor): Tensor {
+  assertTensor("maskedSelect", x, "input");
+  assertTensor("maskedSelect", mask, "mask");
   const op = "maskedSelect";
   commonDevice(op, [x, mask]);
   if (mask.dtype !== "bool") throw new DTypeError(op, `expected a bool tensor for mask, got ${mask.dtype}`);
@@ -366,6 +389,7 @@ export function maskedSelect(x: Tensor, mask: Tensor): Tensor {
 
 /** torch.nn.functional.one_hot: int64 indices of shape S give int64 [...S, numClasses] (-1 infers max + 1). */
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  assertTensor("oneHot", indices, "indices");
   const op = "oneHot";
   indices._assertLive(op);
   if (indices.dtype !== "int64") throw new DTypeError(op, `one_hot is only applicable to index tensors (int64), got ${indices.dtype}`);
@@ -519,6 +543,7 @@ function indexImpl(op: string, x: Tensor, specs: readonly IndexSpec[]): Tensor {
  * anything is computed. Returns a view when every index is basic, a new tensor otherwise.
  */
 export function index(x: Tensor, ...specs: IndexSpec[]): Tensor {
+  assertTensor("index", x, "input");
   return indexImpl("index", x, specs);
 }
 
@@ -559,6 +584,8 @@ export function indexPut(
   values: TensorLike,
   options: { accumulate?: boolean } = {},
 ): Tensor {
+  assertTensor("indexPut", x, "input");
+  assertTensorLike("indexPut", values, "values");
   return putAt(
     "indexPut",
     x,
@@ -570,6 +597,8 @@ export function indexPut(
 
 /** x[specs] = values for any specs of `index` (out of place); see indexPut_ for in place. */
 export function indexSet(x: Tensor, specs: readonly IndexSpec[], values: TensorLike, options: { accumulate?: boolean } = {}): Tensor {
+  assertTensor("indexSet", x, "input");
+  assertTensorLike("indexSet", values, "values");
   return putAt("indexSet", x, specs, values, options.accumulate ?? false);
 }
 
@@ -583,6 +612,9 @@ function vectorIndex(op: string, index: Tensor): void {
 
 /** torch.index_fill: x with the slices at index along dim set to value (a scalar or 0-dim tensor). */
 export function indexFill(x: Tensor, dim: number, index: Tensor, value: TensorLike): Tensor {
+  assertTensor("indexFill", x, "input");
+  assertTensor("indexFill", index, "index");
+  assertTensorLike("indexFill", value, "value");
   return indexFillImpl("indexFill", x, dim, index, value);
 }
 
@@ -636,6 +668,9 @@ function indexSourceArgs(
 
 /** torch.index_add: x with alpha * source added at index along dim (duplicates accumulate). */
 export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, options: { alpha?: number } = {}): Tensor {
+  assertTensor("indexAdd", x, "input");
+  assertTensor("indexAdd", index, "index");
+  assertTensor("indexAdd", source, "source");
   return indexAddImpl("indexAdd", x, dim, index, source, options);
 }
 
@@ -651,6 +686,9 @@ function indexAddImpl(op: string, x: Tensor, dim: number, index: Tensor, source:
 
 /** torch.index_copy: x with the slices at index along dim replaced by source's. */
 export function indexCopy(x: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
+  assertTensor("indexCopy", x, "input");
+  assertTensor("indexCopy", index, "index");
+  assertTensor("indexCopy", source, "source");
   return indexCopyImpl("indexCopy", x, dim, index, source);
 }
 
@@ -668,10 +706,16 @@ function inPlace(op: string, x: Tensor, compute: () => Tensor): Tensor {
 }
 
 export function scatter_(x: Tensor, dim: number, index: Tensor, src: TensorLike, options: { reduce?: "add" | "multiply" } = {}): Tensor {
+  assertTensor("scatter_", x, "input");
+  assertTensor("scatter_", index, "index");
+  assertTensorLike("scatter_", src, "src");
   return inPlace("scatter_", x, () => scatterImpl("scatter_", x, dim, index, src, options));
 }
 
 export function scatterAdd_(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  assertTensor("scatterAdd_", x, "input");
+  assertTensor("scatterAdd_", index, "index");
+  assertTensor("scatterAdd_", src, "src");
   return inPlace("scatterAdd_", x, () => scatterAddImpl("scatterAdd_", x, dim, index, src));
 }
 
@@ -683,6 +727,9 @@ export function scatterReduce_(
   reduce: ScatterReduction,
   options: { includeSelf?: boolean } = {},
 ): Tensor {
+  assertTensor("scatterReduce_", x, "input");
+  assertTensor("scatterReduce_", index, "index");
+  assertTensor("scatterReduce_", src, "src");
   return inPlace("scatterReduce_", x, () => scatterReduceImpl("scatterReduce_", x, dim, index, src, reduce, options));
 }
 
@@ -693,6 +740,8 @@ export function indexPut_(
   values: TensorLike,
   options: { accumulate?: boolean } = {},
 ): Tensor {
+  assertTensor("indexPut_", x, "input");
+  assertTensorLike("indexPut_", values, "values");
   const op = "indexPut_";
   return inPlace(op, x, () =>
     putAt(
@@ -707,18 +756,29 @@ export function indexPut_(
 
 /** x[...specs] = values in place for any specs of index() (Python's __setitem__). */
 export function indexSet_(x: Tensor, specs: readonly IndexSpec[], values: TensorLike, options: { accumulate?: boolean } = {}): Tensor {
+  assertTensor("indexSet_", x, "input");
+  assertTensorLike("indexSet_", values, "values");
   const op = "indexSet_";
   return inPlace(op, x, () => putAt(op, x, specs, values, options.accumulate ?? false));
 }
 
 export function indexFill_(x: Tensor, dim: number, index: Tensor, value: TensorLike): Tensor {
+  assertTensor("indexFill_", x, "input");
+  assertTensor("indexFill_", index, "index");
+  assertTensorLike("indexFill_", value, "value");
   return inPlace("indexFill_", x, () => indexFillImpl("indexFill_", x, dim, index, value));
 }
 
 export function indexAdd_(x: Tensor, dim: number, index: Tensor, source: Tensor, options: { alpha?: number } = {}): Tensor {
+  assertTensor("indexAdd_", x, "input");
+  assertTensor("indexAdd_", index, "index");
+  assertTensor("indexAdd_", source, "source");
   return inPlace("indexAdd_", x, () => indexAddImpl("indexAdd_", x, dim, index, source, options));
 }
 
 export function indexCopy_(x: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
+  assertTensor("indexCopy_", x, "input");
+  assertTensor("indexCopy_", index, "index");
+  assertTensor("indexCopy_", source, "source");
   return inPlace("indexCopy_", x, () => indexCopyImpl("indexCopy_", x, dim, index, source));
 }

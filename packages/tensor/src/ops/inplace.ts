@@ -2,7 +2,17 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { labelGrad } from "../grad-hooks.js";
 import { Tensor } from "../tensor.js";
 import { type RoundingMode, abs, add, div, mul, neg, pow, sub } from "./arithmetic.js";
-import { type Scalar, type TensorLike, assertNoInternalOverlap, commonDevice, scalarTensor, whereOp, writeInPlace } from "./dispatch.js";
+import {
+  type Scalar,
+  type TensorLike,
+  assertNoInternalOverlap,
+  commonDevice,
+  scalarTensor,
+  whereOp,
+  writeInPlace,
+  assertTensor,
+  assertTensorLike,
+} from "./dispatch.js";
 import { type ClampOptions, clamp, exp, relu, sigmoid, sqrt, tanh } from "./math.js";
 
 /**
@@ -14,6 +24,7 @@ import { type ClampOptions, clamp, exp, relu, sigmoid, sqrt, tanh } from "./math
  */
 
 function inPlace(op: string, x: Tensor, compute: () => Tensor): Tensor {
+  assertTensor(op, x, "input");
   x._assertLive(op);
   assertNoInternalOverlap(op, x);
   const result = compute();
@@ -27,29 +38,40 @@ function inPlace(op: string, x: Tensor, compute: () => Tensor): Tensor {
 
 /** x += alpha * other. */
 export function add_(x: Tensor, other: TensorLike, options: { alpha?: Scalar } = {}): Tensor {
+  assertTensor("add_", x, "input");
+  assertTensorLike("add_", other, "other");
   return inPlace("add_", x, () => add(x, other, options));
 }
 
 /** x -= alpha * other. */
 export function sub_(x: Tensor, other: TensorLike, options: { alpha?: Scalar } = {}): Tensor {
+  assertTensor("sub_", x, "input");
+  assertTensorLike("sub_", other, "other");
   return inPlace("sub_", x, () => sub(x, other, options));
 }
 
 export function mul_(x: Tensor, other: TensorLike): Tensor {
+  assertTensor("mul_", x, "input");
+  assertTensorLike("mul_", other, "other");
   return inPlace("mul_", x, () => mul(x, other));
 }
 
 /** x /= other; true division into an integer tensor is an error unless roundingMode is given. */
 export function div_(x: Tensor, other: TensorLike, options: { roundingMode?: RoundingMode } = {}): Tensor {
+  assertTensor("div_", x, "input");
+  assertTensorLike("div_", other, "other");
   return inPlace("div_", x, () => div(x, other, options));
 }
 
 export function pow_(x: Tensor, exponent: TensorLike): Tensor {
+  assertTensor("pow_", x, "input");
+  assertTensorLike("pow_", exponent, "exponent");
   return inPlace("pow_", x, () => pow(x, exponent));
 }
 
 /** clamp_(x, { min, max }) or clamp_(x, min, max). */
 export function clamp_(x: Tensor, min?: TensorLike | null | ClampOptions, max?: TensorLike | null): Tensor {
+  assertTensor("clamp_", x, "input");
   return inPlace("clamp_", x, () => clamp(x, min, max));
 }
 
@@ -67,6 +89,9 @@ export const relu_ = (x: Tensor): Tensor => inPlace("relu_", x, () => relu(x));
 
 /** x[mask] = value for a bool mask broadcastable to x and a scalar or 0-dim tensor value (cast to x's dtype). */
 export function maskedFill_(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
+  assertTensor("maskedFill_", x, "input");
+  assertTensor("maskedFill_", mask, "mask");
+  assertTensorLike("maskedFill_", value, "value");
   const op = "maskedFill_";
   commonDevice(op, value instanceof Tensor ? [x, mask, value] : [x, mask]);
   if (mask.dtype !== "bool") throw new DTypeError(op, `only supports boolean masks, but got mask with dtype ${mask.dtype}`);

@@ -1,10 +1,10 @@
 import { arange } from "../creation.js";
 import { type DType, isIntegral, promoteTypes } from "../dtype.js";
-import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../errors.js";
+import { ArgumentError, DTypeError, ShapeError, fmtShape, describeValue } from "../errors.js";
 import { labelGrad } from "../grad-hooks.js";
 import { broadcastShapes, numel, viewStrides } from "../shape.js";
 import type { Tensor } from "../tensor.js";
-import { binaryOp, commonDevice, matmulOp, reduceOp, whereOp } from "./dispatch.js";
+import { binaryOp, commonDevice, matmulOp, reduceOp, whereOp, assertTensor } from "./dispatch.js";
 import { stack } from "./shape.js";
 
 /**
@@ -87,6 +87,8 @@ function batchedProduct(op: string, a: Tensor, b: Tensor, dt: DType, shown: [Ten
  * batched products with the batch dims broadcast.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  assertTensor("matmul", a, "input");
+  assertTensor("matmul", b, "other");
   commonDevice("matmul", [a, b]);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError("matmul", `both arguments need to be at least 1-D, but they are ${a.ndim}-D and ${b.ndim}-D (${fmtShape(a.shape)} and ${fmtShape(b.shape)})`);
@@ -115,6 +117,8 @@ function dotProduct(a: Tensor, b: Tensor, dt: DType): Tensor {
 
 /** torch.mm: 2-D x 2-D only. */
 export function mm(a: Tensor, b: Tensor): Tensor {
+  assertTensor("mm", a, "input");
+  assertTensor("mm", b, "other");
   commonDevice("mm", [a, b]);
   if (a.ndim !== 2 || b.ndim !== 2) throw new ShapeError("mm", `expected 2-D tensors, got ${ndimName(a)} and ${ndimName(b)}`);
   return labelGrad(batchedProduct("mm", a, b, productDtype("mm", a, b), [a, b]), "MmBackward0");
@@ -122,6 +126,8 @@ export function mm(a: Tensor, b: Tensor): Tensor {
 
 /** torch.bmm: [B,M,K] x [B,K,N], equal batch sizes (no broadcasting). */
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  assertTensor("bmm", a, "input");
+  assertTensor("bmm", b, "other");
   commonDevice("bmm", [a, b]);
   if (a.ndim !== 3 || b.ndim !== 3) throw new ShapeError("bmm", `expected 3-D tensors, got ${ndimName(a)} and ${ndimName(b)}`);
   if (a.shape[0] !== b.shape[0]) throw new ShapeError("bmm", `batch sizes must be equal, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
@@ -134,6 +140,8 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 
 /** torch.mv: [M,K] x [K] -> [M]. */
 export function mv(a: Tensor, v: Tensor): Tensor {
+  assertTensor("mv", a, "input");
+  assertTensor("mv", v, "v");
   commonDevice("mv", [a, v]);
   if (a.ndim !== 2 || v.ndim !== 1) throw new ShapeError("mv", `expected a 2-D matrix and a 1-D vector, got ${ndimName(a)} and ${ndimName(v)}`);
   const out = batchedProduct("mv", a, v.unsqueeze(1), productDtype("mv", a, v), [a, v]);
@@ -142,16 +150,22 @@ export function mv(a: Tensor, v: Tensor): Tensor {
 
 /** torch.dot: 1-D . 1-D of the same size and dtype -> 0-dim. */
 export function dot(a: Tensor, b: Tensor): Tensor {
+  assertTensor("dot", a, "input");
+  assertTensor("dot", b, "other");
   return dotLike("dot", a, b);
 }
 
 /** torch.vdot: dot(conj(a), b); the same as dot for real dtypes. */
 export function vdot(a: Tensor, b: Tensor): Tensor {
+  assertTensor("vdot", a, "input");
+  assertTensor("vdot", b, "other");
   return dotLike("vdot", a, b);
 }
 
 /** torch.inner for 1-D operands is dot; higher ranks contract the last dims. */
 export function inner(a: Tensor, b: Tensor): Tensor {
+  assertTensor("inner", a, "input");
+  assertTensor("inner", b, "other");
   commonDevice("inner", [a, b]);
   if (a.ndim === 0 || b.ndim === 0) return binaryOp("mul", a, b);
   if (a.shape[a.ndim - 1] !== b.shape[b.ndim - 1]) {
@@ -173,6 +187,8 @@ function dotLike(op: string, a: Tensor, b: Tensor): Tensor {
 
 /** torch.outer (ger): a[:, None] * b[None, :] for 1-D a and b. */
 export function outer(a: Tensor, b: Tensor): Tensor {
+  assertTensor("outer", a, "input");
+  assertTensor("outer", b, "other");
   commonDevice("outer", [a, b]);
   if (a.ndim !== 1 || b.ndim !== 1) throw new ShapeError("outer", `expected 1-D arguments, got ${ndimName(a)} and ${ndimName(b)}`);
   return binaryOp("mul", a.unsqueeze(1), b.unsqueeze(0));
@@ -204,6 +220,9 @@ function addScaled(op: string, input: Tensor, product: Tensor, beta: number, alp
 
 /** torch.addmm: beta * input + alpha * (a @ b) with 2-D a and b. */
 export function addmm(input: Tensor, a: Tensor, b: Tensor, options: { beta?: number; alpha?: number } = {}): Tensor {
+  assertTensor("addmm", input, "input");
+  assertTensor("addmm", a, "input");
+  assertTensor("addmm", b, "other");
   commonDevice("addmm", [input, a, b]);
   if (a.ndim !== 2 || b.ndim !== 2) throw new ShapeError("addmm", `expected 2-D matrices, got ${ndimName(a)} and ${ndimName(b)}`);
   const prod = batchedProduct("addmm", a, b, productDtype("addmm", a, b), [a, b]);
@@ -212,12 +231,18 @@ export function addmm(input: Tensor, a: Tensor, b: Tensor, options: { beta?: num
 
 /** torch.baddbmm: beta * input + alpha * bmm(a, b). */
 export function baddbmm(input: Tensor, a: Tensor, b: Tensor, options: { beta?: number; alpha?: number } = {}): Tensor {
+  assertTensor("baddbmm", input, "input");
+  assertTensor("baddbmm", a, "input");
+  assertTensor("baddbmm", b, "other");
   commonDevice("baddbmm", [input, a, b]);
   return labelGrad(addScaled("baddbmm", input, bmm(a, b), options.beta ?? 1, options.alpha ?? 1), "BaddbmmBackward0");
 }
 
 /** torch.addmv: beta * input + alpha * (mat @ vec). */
 export function addmv(input: Tensor, mat: Tensor, vec: Tensor, options: { beta?: number; alpha?: number } = {}): Tensor {
+  assertTensor("addmv", input, "input");
+  assertTensor("addmv", mat, "mat");
+  assertTensor("addmv", vec, "vec");
   commonDevice("addmv", [input, mat, vec]);
   return labelGrad(addScaled("addmv", input, mv(mat, vec), options.beta ?? 1, options.alpha ?? 1), "AddmvBackward0");
 }
@@ -227,7 +252,12 @@ export function addmv(input: Tensor, mat: Tensor, vec: Tensor, options: { beta?:
  * the first n of b when dims is a number. Result dims: a's free dims, then b's.
  */
 export function tensordot(a: Tensor, b: Tensor, dims: number | readonly [readonly number[], readonly number[]] = 2): Tensor {
+  assertTensor("tensordot", a, "input");
+  assertTensor("tensordot", b, "other");
   commonDevice("tensordot", [a, b]);
+  if (typeof dims !== "number" && !(Array.isArray(dims) && dims.length === 2 && dims.every(Array.isArray))) {
+    throw new ArgumentError("tensordot", `argument 'dims' must be an integer or a pair of dim arrays, but got ${describeValue(dims)}`);
+  }
   let da: number[];
   let db: number[];
   if (typeof dims === "number") {
@@ -275,16 +305,19 @@ function triangle(op: "tril" | "triu", x: Tensor, diagonal: number): Tensor {
 
 /** torch.tril: keeps elements on and below the `diagonal`-th diagonal of the last two dims. */
 export function tril(x: Tensor, diagonal = 0): Tensor {
+  assertTensor("tril", x, "input");
   return triangle("tril", x, diagonal);
 }
 
 /** torch.triu: keeps elements on and above the `diagonal`-th diagonal of the last two dims. */
 export function triu(x: Tensor, diagonal = 0): Tensor {
+  assertTensor("triu", x, "input");
   return triangle("triu", x, diagonal);
 }
 
 /** torch.trace: sum of the main diagonal of a 2-D tensor (integers sum to int64). */
 export function trace(x: Tensor): Tensor {
+  assertTensor("trace", x, "input");
   x._assertLive("trace");
   if (x.ndim !== 2) throw new ShapeError("trace", `expected a matrix, but got tensor with shape ${fmtShape(x.shape)}`);
   if (x.dtype === "bool") throw new DTypeError("trace", "not implemented for bool tensors");

@@ -5,7 +5,7 @@ import { labelGrad } from "../grad-hooks.js";
 import { broadcastShapes } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { add, mul, rsub, sub } from "./arithmetic.js";
-import { binaryOp, promote, type TensorLike, unaryOp, whereOp } from "./dispatch.js";
+import { binaryOp, promote, type TensorLike, unaryOp, whereOp, assertTensor, assertTensorLike } from "./dispatch.js";
 
 /**
  * Elementwise math: exponentials, logarithms, trigonometry, special functions, rounding,
@@ -29,96 +29,124 @@ function floatUnary(op: UnaryOp, x: Tensor): Tensor {
 // ---- exponentials and logarithms ----
 
 export function exp(x: Tensor): Tensor {
+  assertTensor("exp", x, "input");
   return floatUnary("exp", x);
 }
 export function exp2(x: Tensor): Tensor {
+  assertTensor("exp2", x, "input");
   return floatUnary("exp2", x);
 }
 export function expm1(x: Tensor): Tensor {
+  assertTensor("expm1", x, "input");
   return floatUnary("expm1", x);
 }
 export function log(x: Tensor): Tensor {
+  assertTensor("log", x, "input");
   return floatUnary("log", x);
 }
 export function log2(x: Tensor): Tensor {
+  assertTensor("log2", x, "input");
   return floatUnary("log2", x);
 }
 export function log10(x: Tensor): Tensor {
+  assertTensor("log10", x, "input");
   return floatUnary("log10", x);
 }
 export function log1p(x: Tensor): Tensor {
+  assertTensor("log1p", x, "input");
   return floatUnary("log1p", x);
 }
 export function sqrt(x: Tensor): Tensor {
+  assertTensor("sqrt", x, "input");
   return floatUnary("sqrt", x);
 }
 export function rsqrt(x: Tensor): Tensor {
+  assertTensor("rsqrt", x, "input");
   return floatUnary("rsqrt", x);
 }
 
 // ---- trigonometric and hyperbolic ----
 
 export function sin(x: Tensor): Tensor {
+  assertTensor("sin", x, "input");
   return floatUnary("sin", x);
 }
 export function cos(x: Tensor): Tensor {
+  assertTensor("cos", x, "input");
   return floatUnary("cos", x);
 }
 export function tan(x: Tensor): Tensor {
+  assertTensor("tan", x, "input");
   return floatUnary("tan", x);
 }
 export function asin(x: Tensor): Tensor {
+  assertTensor("asin", x, "input");
   return floatUnary("asin", x);
 }
 export function acos(x: Tensor): Tensor {
+  assertTensor("acos", x, "input");
   return floatUnary("acos", x);
 }
 export function atan(x: Tensor): Tensor {
+  assertTensor("atan", x, "input");
   return floatUnary("atan", x);
 }
 export function sinh(x: Tensor): Tensor {
+  assertTensor("sinh", x, "input");
   return floatUnary("sinh", x);
 }
 export function cosh(x: Tensor): Tensor {
+  assertTensor("cosh", x, "input");
   return floatUnary("cosh", x);
 }
 export function tanh(x: Tensor): Tensor {
+  assertTensor("tanh", x, "input");
   return floatUnary("tanh", x);
 }
 export function asinh(x: Tensor): Tensor {
+  assertTensor("asinh", x, "input");
   return floatUnary("asinh", x);
 }
 export function acosh(x: Tensor): Tensor {
+  assertTensor("acosh", x, "input");
   return floatUnary("acosh", x);
 }
 export function atanh(x: Tensor): Tensor {
+  assertTensor("atanh", x, "input");
   return floatUnary("atanh", x);
 }
 
 /** Angle of (b, a) in (-pi, pi]; integer inputs give the default float dtype. */
 export function atan2(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("atan2", a, "input");
+  assertTensorLike("atan2", b, "other");
   return binaryOp("atan2", a, b, floatOf(promote(a, b)));
 }
 
 // ---- activations and special functions ----
 
 export function sigmoid(x: Tensor): Tensor {
+  assertTensor("sigmoid", x, "input");
   return floatUnary("sigmoid", x);
 }
 
 /** max(x, 0); keeps integer dtypes. */
 export function relu(x: Tensor): Tensor {
+  assertTensor("relu", x, "input");
   if (x.dtype === "bool") throw notImplemented("relu", x.dtype, " (boolean inputs are not supported)");
   return unaryOp("relu", x);
 }
 
 export function erf(x: Tensor): Tensor {
+  assertTensor("erf", x, "input");
   return floatUnary("erf", x);
 }
 export function erfc(x: Tensor): Tensor {
+  assertTensor("erfc", x, "input");
   return floatUnary("erfc", x);
 }
 export function erfinv(x: Tensor): Tensor {
+  assertTensor("erfinv", x, "input");
   return floatUnary("erfinv", x);
 }
 
@@ -127,6 +155,7 @@ export function erfinv(x: Tensor): Tensor {
  * below eps -> eps, else above 1 - eps -> 1 - eps, so NaN stays NaN).
  */
 export function logit(x: Tensor, eps?: number | null): Tensor {
+  assertTensor("logit", x, "input");
   let z = isFloating(x.dtype) ? x : x.to(getDefaultDtype());
   if (eps !== undefined && eps !== null && eps >= 0) {
     const hi = 1 - eps;
@@ -137,6 +166,8 @@ export function logit(x: Tensor, eps?: number | null): Tensor {
 
 /** x * log(y), defined as 0 where x == 0 (unless y is NaN). */
 export function xlogy(x: TensorLike, y: TensorLike): Tensor {
+  assertTensorLike("xlogy", x, "input");
+  assertTensorLike("xlogy", y, "y");
   const r = binaryOp("xlogy", x, y, floatOf(promote(x, y)));
   // PyTorch names the scalar overloads XlogyBackward1 (scalar x) and XlogyBackward2 (scalar y).
   return x instanceof Tensor && y instanceof Tensor ? r : labelGrad(r, x instanceof Tensor ? "XlogyBackward2" : "XlogyBackward1");
@@ -144,6 +175,8 @@ export function xlogy(x: TensorLike, y: TensorLike): Tensor {
 
 /** sqrt(a^2 + b^2) without overflow; floating dtypes only. */
 export function hypot(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("hypot", a, "input");
+  assertTensorLike("hypot", b, "other");
   const dt = promote(a, b);
   if (!isFloating(dt)) throw notImplemented("hypot", dt, " (hypot needs floating point inputs)");
   return binaryOp("hypot", a, b, dt);
@@ -151,6 +184,8 @@ export function hypot(a: TensorLike, b: TensorLike): Tensor {
 
 /** |a| with the sign of b (the sign bit: -0 counts as negative); integers give the default float dtype. */
 export function copysign(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("copysign", a, "input");
+  assertTensorLike("copysign", b, "other");
   const r = binaryOp("copysign", a, b, floatOf(promote(a, b)));
   return b instanceof Tensor ? r : labelGrad(r, "CopysignBackward1");
 }
@@ -164,12 +199,15 @@ function rounding(op: "floor" | "ceil" | "trunc" | "round", x: Tensor): Tensor {
 }
 
 export function floor(x: Tensor): Tensor {
+  assertTensor("floor", x, "input");
   return rounding("floor", x);
 }
 export function ceil(x: Tensor): Tensor {
+  assertTensor("ceil", x, "input");
   return rounding("ceil", x);
 }
 export function trunc(x: Tensor): Tensor {
+  assertTensor("trunc", x, "input");
   return rounding("trunc", x);
 }
 
@@ -178,6 +216,7 @@ export function trunc(x: Tensor): Tensor {
  * round(x * 10^d) / 10^d (x / 10^-d then * 10^-d for negative d), each step in x's dtype.
  */
 export function round(x: Tensor, options: { decimals?: number } = {}): Tensor {
+  assertTensor("round", x, "input");
   const decimals = options.decimals ?? 0;
   if (!Number.isInteger(decimals)) throw new ArgumentError("round", `decimals must be an integer, got ${decimals}`);
   if (decimals === 0) return rounding("round", x);
@@ -193,6 +232,7 @@ export function round(x: Tensor, options: { decimals?: number } = {}): Tensor {
 
 /** x - trunc(x), with the sign of x; floating dtypes only. */
 export function frac(x: Tensor): Tensor {
+  assertTensor("frac", x, "input");
   if (!isFloating(x.dtype)) throw notImplemented("frac", x.dtype, " (frac needs a floating point tensor)");
   return unaryOp("frac", x);
 }
@@ -201,21 +241,29 @@ export function frac(x: Tensor): Tensor {
 
 /** Elementwise max; NaN if either is NaN. */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("maximum", a, "input");
+  assertTensorLike("maximum", b, "other");
   return binaryOp("maximum", a, b);
 }
 
 /** Elementwise min; NaN if either is NaN. */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("minimum", a, "input");
+  assertTensorLike("minimum", b, "other");
   return binaryOp("minimum", a, b);
 }
 
 /** Elementwise max ignoring NaN (NaN only where both are NaN). */
 export function fmax(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("fmax", a, "input");
+  assertTensorLike("fmax", b, "other");
   return binaryOp("fmax", a, b);
 }
 
 /** Elementwise min ignoring NaN (NaN only where both are NaN). */
 export function fmin(a: TensorLike, b: TensorLike): Tensor {
+  assertTensorLike("fmin", a, "input");
+  assertTensorLike("fmin", b, "other");
   return binaryOp("fmin", a, b);
 }
 
@@ -270,12 +318,14 @@ function clampArgs(min?: TensorLike | null | ClampOptions, max?: TensorLike | nu
  * tensors (broadcast); the result dtype promotes x with the bounds (clamp(int, 0.5) is float).
  */
 export function clamp(x: Tensor, min?: TensorLike | null | ClampOptions, max?: TensorLike | null): Tensor {
+  assertTensor("clamp", x, "input");
   const [lo, hi] = clampArgs(min, max);
   return clampImpl("clamp", x, lo, hi);
 }
 
 /** Alias of clamp. */
 export function clip(x: Tensor, min?: TensorLike | null | ClampOptions, max?: TensorLike | null): Tensor {
+  assertTensor("clip", x, "input");
   const [lo, hi] = clampArgs(min, max);
   return clampImpl("clip", x, lo, hi);
 }
@@ -288,6 +338,9 @@ export function clip(x: Tensor, min?: TensorLike | null | ClampOptions, max?: Te
  * share one floating dtype; all three broadcast.
  */
 export function lerp(start: Tensor, end: Tensor, weight: TensorLike): Tensor {
+  assertTensor("lerp", start, "start");
+  assertTensor("lerp", end, "end");
+  assertTensorLike("lerp", weight, "weight");
   if (end.dtype !== start.dtype) throw new DTypeError("lerp", `expected dtype ${start.dtype} for end but got dtype ${end.dtype}`);
   if (weight instanceof Tensor && weight.dtype !== start.dtype) {
     throw new DTypeError("lerp", `expected dtype ${start.dtype} for weight but got dtype ${weight.dtype}`);

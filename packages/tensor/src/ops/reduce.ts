@@ -3,7 +3,7 @@ import { ArgumentError, DTypeError, fmtShape, IndexError } from "../errors.js";
 import { labelGrad } from "../grad-hooks.js";
 import { normalizeDim, normalizeDims } from "../shape.js";
 import { Tensor } from "../tensor.js";
-import { argReduceOp, binaryOp, gatherOp, reduceOp, scanOp, unaryOp, whereOp } from "./dispatch.js";
+import { argReduceOp, binaryOp, gatherOp, reduceOp, scanOp, unaryOp, whereOp, assertTensor } from "./dispatch.js";
 
 /**
  * Reductions and scans (torch.sum, mean, max, var, norm, cumsum, ...). Everything is composed from
@@ -105,14 +105,20 @@ const as1d = (x: Tensor): Tensor => (x.ndim === 0 ? x.reshape([1]) : x);
 
 /** torch.sum: over all dims or `dim`; integers and bool give int64. */
 export function sum(x: Tensor, dim?: DimArg<ReduceOptions>, options?: ReduceOptions): Tensor {
+  assertTensor("sum", x, "input");
   const [d, o] = splitArgs(dim, options);
   const dims = reductionDims("sum", x, d);
   const dtype = accDtype(x, o.dtype);
-  return labelGrad(reduceOp("sum", accInput(x, dtype), dims, o.keepdim ?? false, dtype), d === undefined ? "SumBackward0" : "SumBackward1", [x]);
+  return labelGrad(
+    reduceOp("sum", accInput(x, dtype), dims, o.keepdim ?? false, dtype),
+    d === undefined ? "SumBackward0" : "SumBackward1",
+    [x],
+  );
 }
 
 /** torch.nansum: sum treating NaN as zero. */
 export function nansum(x: Tensor, dim?: DimArg<ReduceOptions>, options?: ReduceOptions): Tensor {
+  assertTensor("nansum", x, "input");
   const [d, o] = splitArgs(dim, options);
   const dims = reductionDims("nansum", x, d);
   const dtype = accDtype(x, o.dtype);
@@ -135,6 +141,7 @@ function checkMeanDtype(op: string, x: Tensor, dtype: DType | undefined): DType 
 
 /** torch.mean: floating inputs only (or an explicit floating `dtype`); the mean of nothing is NaN. */
 export function mean(x: Tensor, dim?: DimArg<ReduceOptions>, options?: ReduceOptions): Tensor {
+  assertTensor("mean", x, "input");
   const [d, o] = splitArgs(dim, options);
   const dtype = checkMeanDtype("mean", x, o.dtype);
   const dims = reductionDims("mean", x, d);
@@ -144,6 +151,7 @@ export function mean(x: Tensor, dim?: DimArg<ReduceOptions>, options?: ReduceOpt
 
 /** torch.nanmean: mean over the non-NaN elements. */
 export function nanmean(x: Tensor, dim?: DimArg<ReduceOptions>, options?: ReduceOptions): Tensor {
+  assertTensor("nanmean", x, "input");
   const [d, o] = splitArgs(dim, options);
   if (!isFloating(x.dtype)) throw new DTypeError("nanmean", `expected input to have floating point dtype but got ${x.dtype}`);
   const dtype = checkMeanDtype("nanmean", x, o.dtype);
@@ -158,6 +166,7 @@ export function nanmean(x: Tensor, dim?: DimArg<ReduceOptions>, options?: Reduce
 
 /** torch.prod over all elements or one dim; integers and bool give int64. */
 export function prod(x: Tensor, dim?: number | null | ReduceOptions, options?: ReduceOptions): Tensor {
+  assertTensor("prod", x, "input");
   const [d, o] = splitArgs<ReduceOptions>(dim, options);
   if (d !== undefined && typeof d !== "number")
     throw new ArgumentError("prod", "dim must be a single int (PyTorch's prod reduces one dim or all)");
@@ -191,6 +200,7 @@ export function max(x: Tensor): Tensor;
 export function max(x: Tensor, dim: number, options?: KeepDimOptions): ValuesIndices;
 export function max(x: Tensor, other: Tensor): Tensor;
 export function max(x: Tensor, dim?: number | Tensor, options: KeepDimOptions = {}): Tensor | ValuesIndices {
+  assertTensor("max", x, "input");
   if (dim instanceof Tensor) return binaryOp("maximum", x, dim);
   if (dim === undefined) {
     checkNonEmpty("max", x, [], undefined);
@@ -204,6 +214,7 @@ export function min(x: Tensor): Tensor;
 export function min(x: Tensor, dim: number, options?: KeepDimOptions): ValuesIndices;
 export function min(x: Tensor, other: Tensor): Tensor;
 export function min(x: Tensor, dim?: number | Tensor, options: KeepDimOptions = {}): Tensor | ValuesIndices {
+  assertTensor("min", x, "input");
   if (dim instanceof Tensor) return binaryOp("minimum", x, dim);
   if (dim === undefined) {
     checkNonEmpty("min", x, [], undefined);
@@ -224,11 +235,13 @@ function amaxmin(op: "amax" | "amin", x: Tensor, dim: DimArg<KeepDimOptions>, op
 
 /** torch.amax over `dim` (all dims when omitted); NaN propagates. */
 export function amax(x: Tensor, dim?: DimArg<KeepDimOptions>, options?: KeepDimOptions): Tensor {
+  assertTensor("amax", x, "input");
   return amaxmin("amax", x, dim, options);
 }
 
 /** torch.amin over `dim` (all dims when omitted); NaN propagates. */
 export function amin(x: Tensor, dim?: DimArg<KeepDimOptions>, options?: KeepDimOptions): Tensor {
+  assertTensor("amin", x, "input");
   return amaxmin("amin", x, dim, options);
 }
 
@@ -254,16 +267,19 @@ function argExtreme(
 
 /** torch.argmax: index of the first maximum (NaN counts as the maximum); flattened when dim is omitted. */
 export function argmax(x: Tensor, dim?: number | null | KeepDimOptions, options?: KeepDimOptions): Tensor {
+  assertTensor("argmax", x, "input");
   return argExtreme("argmax", x, dim, options);
 }
 
 /** torch.argmin: index of the first minimum (NaN counts as the minimum); flattened when dim is omitted. */
 export function argmin(x: Tensor, dim?: number | null | KeepDimOptions, options?: KeepDimOptions): Tensor {
+  assertTensor("argmin", x, "input");
   return argExtreme("argmin", x, dim, options);
 }
 
 /** torch.aminmax: { min, max } over all elements or one dim. */
 export function aminmax(x: Tensor, options: { dim?: number | null; keepdim?: boolean } = {}): { min: Tensor; max: Tensor } {
+  assertTensor("aminmax", x, "input");
   const keepdim = options.keepdim ?? false;
   const whole = options.dim === undefined || options.dim === null;
   const dims = whole ? allDims(x) : [normalizeDim("aminmax", options.dim as number, x.ndim)];
@@ -314,6 +330,7 @@ const back = (t: Tensor, dtype: DType): Tensor => (t.dtype === dtype ? t : t.to(
 
 /** torch.var (named `variance` because `var` is a JS keyword; also exported as `var`). */
 export function variance(x: Tensor, dim?: DimArg<VarOptions>, options?: VarOptions): Tensor {
+  assertTensor("variance", x, "input");
   const { v, dtype } = moments("var", x, dim, options);
   return labelGrad(back(v, dtype), "VarBackward0");
 }
@@ -322,18 +339,21 @@ export { variance as var };
 
 /** torch.std: sqrt of var, with the same { correction | unbiased, keepdim } options. */
 export function std(x: Tensor, dim?: DimArg<VarOptions>, options?: VarOptions): Tensor {
+  assertTensor("std", x, "input");
   const { v, dtype } = moments("std", x, dim, options);
   return labelGrad(back(unaryOp("sqrt", v), dtype), "StdBackward0");
 }
 
 /** torch.var_mean: [var, mean]. */
 export function varMean(x: Tensor, dim?: DimArg<VarOptions>, options?: VarOptions): [Tensor, Tensor] {
+  assertTensor("varMean", x, "input");
   const { v, m, dtype } = moments("var_mean", x, dim, options);
   return [labelGrad(back(v, dtype), "VarMeanBackward0"), labelGrad(back(m, dtype), "VarMeanBackward0")];
 }
 
 /** torch.std_mean: [std, mean]. */
 export function stdMean(x: Tensor, dim?: DimArg<VarOptions>, options?: VarOptions): [Tensor, Tensor] {
+  assertTensor("stdMean", x, "input");
   const { v, m, dtype } = moments("std_mean", x, dim, options);
   return [labelGrad(back(unaryOp("sqrt", v), dtype), "StdMeanBackward0"), labelGrad(back(m, dtype), "StdMeanBackward0")];
 }
@@ -343,6 +363,7 @@ export function stdMean(x: Tensor, dim?: DimArg<VarOptions>, options?: VarOption
  * do not overflow. Integer inputs give the default float dtype.
  */
 export function logsumexp(x: Tensor, dim: Dims, options: KeepDimOptions = {}): Tensor {
+  assertTensor("logsumexp", x, "input");
   const keepdim = options.keepdim ?? false;
   const dims = reductionDims("logsumexp", x, dim);
   const dtype = isFloating(x.dtype) ? x.dtype : getDefaultDtype();
@@ -368,6 +389,7 @@ export function norm(
   dim?: Dims | null,
   options: { keepdim?: boolean; dtype?: DType } = {},
 ): Tensor {
+  assertTensor("norm", x, "input");
   const keepdim = options.keepdim ?? false;
   if (!isFloating(x.dtype)) throw new DTypeError("norm", `input dtype should be floating point, got ${x.dtype}`);
   if (options.dtype !== undefined && !isFloating(options.dtype)) {
@@ -419,11 +441,13 @@ function accScan(op: "cumsum" | "cumprod", x: Tensor, dim: number, dtype: DType 
 
 /** torch.cumsum along dim; integers and bool give int64. */
 export function cumsum(x: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  assertTensor("cumsum", x, "input");
   return accScan("cumsum", x, dim, options.dtype);
 }
 
 /** torch.cumprod along dim; integers and bool give int64. */
 export function cumprod(x: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  assertTensor("cumprod", x, "input");
   return accScan("cumprod", x, dim, options.dtype);
 }
 
@@ -440,16 +464,19 @@ function cumExtreme(op: "cummax" | "cummin", x: Tensor, dim: number): ValuesIndi
 
 /** torch.cummax: running max and the index where it was reached (ties and NaN move to the later index). */
 export function cummax(x: Tensor, dim: number): ValuesIndices {
+  assertTensor("cummax", x, "input");
   return cumExtreme("cummax", x, dim);
 }
 
 /** torch.cummin: running min and the index where it was reached. */
 export function cummin(x: Tensor, dim: number): ValuesIndices {
+  assertTensor("cummin", x, "input");
   return cumExtreme("cummin", x, dim);
 }
 
 /** torch.logcumsumexp along dim (floating inputs only). */
 export function logcumsumexp(x: Tensor, dim: number): Tensor {
+  assertTensor("logcumsumexp", x, "input");
   const d = scanDim("logcumsumexp", x, dim);
   if (!isFloating(x.dtype)) throw new DTypeError("logcumsumexp", `expected a floating point tensor, got ${x.dtype}`);
   return labelGrad(scanOp("logcumsumexp", as1d(x), d).values.view(x.shape), "LogcumsumexpBackward0", [x]);
@@ -460,18 +487,21 @@ export function logcumsumexp(x: Tensor, dim: number): Tensor {
 
 /** torch.all: whether every element (along dim) is non-zero; bool result. */
 export function all(x: Tensor, dim?: DimArg<KeepDimOptions>, options?: KeepDimOptions): Tensor {
+  assertTensor("all", x, "input");
   const [d, o] = splitArgs(dim, options);
   return reduceOp("all", x, reductionDims("all", x, d), o.keepdim ?? false, "bool");
 }
 
 /** torch.any: whether any element (along dim) is non-zero; bool result. */
 export function any(x: Tensor, dim?: DimArg<KeepDimOptions>, options?: KeepDimOptions): Tensor {
+  assertTensor("any", x, "input");
   const [d, o] = splitArgs(dim, options);
   return reduceOp("any", x, reductionDims("any", x, d), o.keepdim ?? false, "bool");
 }
 
 /** torch.count_nonzero over dim (all when omitted); int64 result. NaN counts as non-zero. */
 export function countNonzero(x: Tensor, dim?: Dims | null): Tensor {
+  assertTensor("countNonzero", x, "input");
   const dims = reductionDims("count_nonzero", x, dim ?? undefined);
   return reduceOp("sum", binaryOp("ne", x, 0, undefined, "bool"), dims, false, "int64");
 }

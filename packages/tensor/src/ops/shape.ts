@@ -1,11 +1,11 @@
 import { arange, fromHost, full } from "../creation.js";
 import { type DType, isIntegral, promoteTypes } from "../dtype.js";
-import { ArgumentError, DTypeError, IndexError, ShapeError, fmtShape } from "../errors.js";
+import { ArgumentError, DTypeError, IndexError, ShapeError, fmtShape, describeValue } from "../errors.js";
 import { labelGrad } from "../grad-hooks.js";
 import { dimsArg } from "../layout.js";
 import { normalizeDim, numel, shapesEqual } from "../shape.js";
 import type { Tensor } from "../tensor.js";
-import { commonDevice, gatherOp, scatterOp } from "./dispatch.js";
+import { assertTensor, assertTensorList, commonDevice, gatherOp, scatterOp } from "./dispatch.js";
 
 /**
  * Joining, splitting and rearranging: cat/stack, split/chunk/unbind (views), flip, roll, repeat,
@@ -44,6 +44,7 @@ function fresh(x: Tensor): Tensor {
  * and each input's gradient is a single gather.
  */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  assertTensorList("cat", tensors);
   nonEmptyList("cat", tensors);
   const device = commonDevice("cat", tensors);
   tensors.forEach((t, i) => {
@@ -112,6 +113,7 @@ export const concatenate = cat;
 
 /** torch.stack: equal-shaped tensors joined along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  assertTensorList("stack", tensors);
   nonEmptyList("stack", tensors);
   const first = tensors[0] as Tensor;
   tensors.forEach((t, i) => {
@@ -137,6 +139,7 @@ function nonEmptyList(op: string, tensors: readonly Tensor[]): void {
 
 /** torch.hstack: cat along dim 1 (dim 0 for 1-D inputs). */
 export function hstack(tensors: readonly Tensor[]): Tensor {
+  assertTensorList("hstack", tensors);
   nonEmptyList("hstack", tensors);
   const t = tensors.map((x) => atLeast(x, 1));
   return cat(t, t[0]?.ndim === 1 ? 0 : 1);
@@ -144,12 +147,14 @@ export function hstack(tensors: readonly Tensor[]): Tensor {
 
 /** torch.vstack: 1-D inputs become rows, then cat along dim 0. */
 export function vstack(tensors: readonly Tensor[]): Tensor {
+  assertTensorList("vstack", tensors);
   nonEmptyList("vstack", tensors);
   return cat(tensors.map((x) => atLeast(x, 2)), 0);
 }
 
 /** torch.dstack: cat along dim 2 after atleast_3d. */
 export function dstack(tensors: readonly Tensor[]): Tensor {
+  assertTensorList("dstack", tensors);
   nonEmptyList("dstack", tensors);
   return cat(tensors.map((x) => atLeast(x, 3)), 2);
 }
@@ -161,6 +166,10 @@ export function dstack(tensors: readonly Tensor[]): Tensor {
  * sizes of the sections, which must add up to the size of dim. Returns views.
  */
 export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
+  assertTensor("split", x, "input");
+  if (typeof sizeOrSections !== "number" && !Array.isArray(sizeOrSections)) {
+    throw new ArgumentError("split", `argument 'split_size_or_sections' must be an integer or an array of integers, but got ${describeValue(sizeOrSections)}`);
+  }
   if (x.ndim === 0) throw new ShapeError("split", "expects at least a 1-dimensional tensor");
   const d = normalizeDim("split", dim, x.ndim);
   const len = x.shape[d] as number;
@@ -196,6 +205,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
  * (6 split into 4 gives 3 chunks of 2). A size-0 dim gives `chunks` empty chunks. Returns views.
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  assertTensor("chunk", x, "input");
   if (x.ndim === 0) throw new ShapeError("chunk", "expects at least a 1-dimensional tensor");
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ArgumentError("chunk", `expects \`chunks\` to be an integer greater than 0, got: ${chunks}`);
   const d = normalizeDim("chunk", dim, x.ndim);
@@ -206,6 +216,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 
 /** torch.unbind: the slices along dim, as views with that dim removed. */
 export function unbind(x: Tensor, dim = 0): Tensor[] {
+  assertTensor("unbind", x, "input");
   if (x.ndim === 0) throw new IndexError("unbind", "dimension specified as 0 but tensor has no dimensions");
   const d = normalizeDim("unbind", dim, x.ndim);
   return Array.from({ length: x.shape[d] as number }, (_, i) => labelGrad(x.select(d, i), "UnbindBackward0", [x]));
@@ -214,6 +225,9 @@ export function unbind(x: Tensor, dim = 0): Tensor[] {
 // ---- flip / roll ----
 
 function dimList(op: string, dims: number | readonly number[], ndim: number): number[] {
+  if (typeof dims !== "number" && !Array.isArray(dims)) {
+    throw new ArgumentError(op, `argument 'dims' must be an integer or an array of integers, but got ${describeValue(dims)}`);
+  }
   const list = typeof dims === "number" ? [dims] : [...dims];
   const out = list.map((v) => normalizeDim(op, v, ndim));
   out.forEach((v, i) => {
@@ -229,6 +243,7 @@ function permuteAlong(x: Tensor, dim: number, src: ArrayLike<number>): Tensor {
 
 /** torch.flip: reverses the order of elements along the given dims (a copy, as in PyTorch). */
 export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
+  assertTensor("flip", x, "input");
   x._assertLive("flip");
   const ds = dimList("flip", dims, x.ndim);
   let out = x;
@@ -246,7 +261,11 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
  * if flattened, then restored to its shape.
  */
 export function roll(x: Tensor, shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+  assertTensor("roll", x, "input");
   x._assertLive("roll");
+  if (typeof shifts !== "number" && !Array.isArray(shifts)) {
+    throw new ArgumentError("roll", `argument 'shifts' must be an integer or an array of integers, but got ${describeValue(shifts)}`);
+  }
   const sh = typeof shifts === "number" ? [shifts] : [...shifts];
   if (sh.some((s) => !Number.isInteger(s))) throw new ArgumentError("roll", `shifts must be integers, got ${fmtShape(sh)}`);
   if (dims === undefined || (typeof dims !== "number" && dims.length === 0)) {
@@ -283,6 +302,7 @@ function repeatSizes(op: string, sizes: readonly (number | readonly number[])[])
  * stride-0 expand of an interleaved view, then one copy.
  */
 export function repeat(x: Tensor, ...sizes: (number | readonly number[])[]): Tensor {
+  assertTensor("repeat", x, "input");
   x._assertLive("repeat");
   const r = repeatSizes("repeat", sizes);
   if (r.length < x.ndim) {
@@ -298,6 +318,7 @@ export function repeat(x: Tensor, ...sizes: (number | readonly number[])[]): Ten
 
 /** torch.tile: repeat with reps padded with leading 1s when shorter than x.ndim. */
 export function tile(x: Tensor, ...reps: (number | readonly number[])[]): Tensor {
+  assertTensor("tile", x, "input");
   const r = repeatSizes("tile", reps);
   return repeat(x, [...new Array<number>(Math.max(x.ndim - r.length, 0)).fill(1), ...r]);
 }
@@ -308,6 +329,7 @@ export function tile(x: Tensor, ...reps: (number | readonly number[])[]): Tensor
  * repeatInterleave(counts) with an integer tensor alone returns the indices 0,0,1,2,2,... .
  */
 export function repeatInterleave(x: Tensor, repeats?: number | Tensor, dim?: number): Tensor {
+  assertTensor("repeatInterleave", x, "input");
   if (repeats === undefined) {
     if (x.ndim > 1 || !isIntegral(x.dtype)) {
       throw new DTypeError("repeatInterleave", `repeats must be a 0-dim or 1-dim integer tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
@@ -369,7 +391,11 @@ export type PadMode = "constant" | "reflect" | "replicate" | "circular";
  * Unlike PyTorch 1.13, the non-constant modes accept any number of leading (batch) dims.
  */
 export function pad(x: Tensor, padding: readonly number[], options: { mode?: PadMode; value?: number | boolean } = {}): Tensor {
+  assertTensor("pad", x, "input");
   x._assertLive("pad");
+  if (!Array.isArray(padding) || !padding.every(Number.isInteger)) {
+    throw new ArgumentError("pad", `argument 'pad' must be an array of integers, but got ${describeValue(padding)}`);
+  }
   const mode = options.mode ?? "constant";
   if (!["constant", "reflect", "replicate", "circular"].includes(mode)) {
     throw new ArgumentError("pad", `unrecognised padding mode '${mode}' (expected constant, reflect, replicate or circular)`);

@@ -3,7 +3,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { fusedKernel } from "../fused.js";
 import { labelGrad } from "../grad-hooks.js";
 import { Tensor, record } from "../tensor.js";
-import { binaryOp, reduceOp, unaryOp } from "./dispatch.js";
+import { binaryOp, reduceOp, unaryOp, assertTensor } from "./dispatch.js";
 
 /**
  * torch.softmax / torch.log_softmax, the one implementation behind F.softmax and F.logSoftmax too.
@@ -40,10 +40,12 @@ function softmaxImpl(op: "softmax" | "logSoftmax", input: Tensor, dim: number, o
 
 /** exp(x) / sum(exp(x)) along dim, computed as exp(x - max) for stability (torch.softmax). */
 export function softmax(x: Tensor, dim: number, options: SoftmaxOptions = {}): Tensor {
+  assertTensor("softmax", x, "input");
   return softmaxImpl("softmax", x, dim, options);
 }
 
 /** x - logsumexp(x) along dim (torch.log_softmax). */
 export function logSoftmax(x: Tensor, dim: number, options: SoftmaxOptions = {}): Tensor {
+  assertTensor("logSoftmax", x, "input");
   return softmaxImpl("logSoftmax", x, dim, options);
 }

@@ -3,7 +3,7 @@ import { ArgumentError, DTypeError, fmtShape, IndexError, ShapeError } from "../
 import { labelGrad } from "../grad-hooks.js";
 import { normalizeDim } from "../shape.js";
 import type { Tensor } from "../tensor.js";
-import { argReduceOp, binaryOp, gatherOp, reduceOp, scalarTensor, sortIndices, unaryOp, whereOp } from "./dispatch.js";
+import { argReduceOp, binaryOp, gatherOp, reduceOp, scalarTensor, sortIndices, unaryOp, whereOp, assertTensor } from "./dispatch.js";
 import type { KeepDimOptions, ValuesIndices } from "./reduce.js";
 import { ascNanLast, descNanFirst, nthElement, partialSort, quickSelect, stdSort } from "./sort-order.js";
 
@@ -80,6 +80,7 @@ function sortArgs(dim: number | SortOptions | undefined, options: SortOptions | 
  * ascending, first descending). stable keeps equal elements in input order.
  */
 export function sort(x: Tensor, dim?: number | SortOptions, options?: SortOptions): ValuesIndices {
+  assertTensor("sort", x, "input");
   const [dm, o] = sortArgs(dim, options);
   const d = normalizeDim("sort", dm, x.ndim);
   const xs = as1d(x);
@@ -89,6 +90,7 @@ export function sort(x: Tensor, dim?: number | SortOptions, options?: SortOption
 
 /** torch.argsort: the indices of sort. */
 export function argsort(x: Tensor, dim?: number | SortOptions, options?: SortOptions): Tensor {
+  assertTensor("argsort", x, "input");
   const [dm, o] = sortArgs(dim, options);
   const d = normalizeDim("argsort", dm, x.ndim);
   return sortOrder(as1d(x), d, o.descending ?? false, o.stable ?? false).view(x.shape);
@@ -96,6 +98,7 @@ export function argsort(x: Tensor, dim?: number | SortOptions, options?: SortOpt
 
 /** torch.msort: sort along dim 0, values only. */
 export function msort(x: Tensor): Tensor {
+  assertTensor("msort", x, "input");
   return sort(x, 0).values;
 }
 
@@ -104,6 +107,7 @@ export function msort(x: Tensor): Tensor {
  * NaN counts as the largest value.
  */
 export function topk(x: Tensor, k: number, dim = -1, options: { largest?: boolean; sorted?: boolean } = {}): ValuesIndices {
+  assertTensor("topk", x, "input");
   const d = normalizeDim("topk", dim, x.ndim);
   checkNotBool("topk", x);
   const len = dimLen(x, d);
@@ -144,6 +148,7 @@ function checkReducible(op: string, x: Tensor, d: number): void {
 
 /** torch.kthvalue: the k-th smallest element (1-based) along dim (default -1) as { values, indices }. */
 export function kthvalue(x: Tensor, k: number, dim = -1, options: KeepDimOptions = {}): ValuesIndices {
+  assertTensor("kthvalue", x, "input");
   const d = normalizeDim("kthvalue", dim, x.ndim);
   checkNotBool("kthvalue", x);
   checkReducible("kthvalue", x, d);
@@ -205,6 +210,7 @@ function medianImpl(op: string, x: Tensor, dim: number | undefined, keepdim: boo
 export function median(x: Tensor): Tensor;
 export function median(x: Tensor, dim: number, options?: KeepDimOptions): ValuesIndices;
 export function median(x: Tensor, dim?: number, options: KeepDimOptions = {}): Tensor | ValuesIndices {
+  assertTensor("median", x, "input");
   return medianImpl("median", x, dim, options.keepdim ?? false, false);
 }
 
@@ -212,6 +218,7 @@ export function median(x: Tensor, dim?: number, options: KeepDimOptions = {}): T
 export function nanmedian(x: Tensor): Tensor;
 export function nanmedian(x: Tensor, dim: number, options?: KeepDimOptions): ValuesIndices;
 export function nanmedian(x: Tensor, dim?: number, options: KeepDimOptions = {}): Tensor | ValuesIndices {
+  assertTensor("nanmedian", x, "input");
   return medianImpl("nanmedian", x, dim, options.keepdim ?? false, true);
 }
 
@@ -339,6 +346,7 @@ type NoExtras = UniqueOptions & { returnInverse?: false; returnCounts?: false };
 export function unique(x: Tensor, options?: NoExtras): Tensor;
 export function unique(x: Tensor, options: UniqueOptions): UniqueResult;
 export function unique(x: Tensor, options: UniqueOptions = {}): Tensor | UniqueResult {
+  assertTensor("unique", x, "input");
   return uniqueImpl("unique", x, options, false);
 }
 
@@ -346,5 +354,6 @@ export function unique(x: Tensor, options: UniqueOptions = {}): Tensor | UniqueR
 export function uniqueConsecutive(x: Tensor, options?: Omit<NoExtras, "sorted">): Tensor;
 export function uniqueConsecutive(x: Tensor, options: Omit<UniqueOptions, "sorted">): UniqueResult;
 export function uniqueConsecutive(x: Tensor, options: Omit<UniqueOptions, "sorted"> = {}): Tensor | UniqueResult {
+  assertTensor("uniqueConsecutive", x, "input");
   return uniqueImpl("unique_consecutive", x, options, true);
 }
