@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import "@dl/autograd";
-import { Linear, Module, Sequential, load, loadSafetensors, save, saveSafetensors } from "@dl/nn";
+import { Linear, Module, SafetensorsError, Sequential, load, loadSafetensors, save, saveSafetensors } from "@dl/nn";
 import { type DType, type Tensor, arange, fromHost, randn, relu, tensor } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
@@ -36,6 +36,15 @@ function build(header: unknown, data: number[] | Uint8Array = [], options: { len
 }
 
 const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
 
 describeEachBackend("safetensors", () => {
   describe("interop with files written from PyTorch tensors", () => {
@@ -212,6 +221,46 @@ describeEachBackend("safetensors", () => {
         expect(() => loadSafetensors(bytes)).toThrow(/^loadSafetensors: /);
       });
     }
+
+    it("a header nested thousands deep is a typed error, not a stack overflow", () => {
+      const deep = `{"w": ${"[".repeat(4000)}${"]".repeat(4000)}}`;
+      for (const bytes of [build(deep), build(`{"__metadata__": {"a": ${"{".repeat(5000)}`)]) {
+        const e = thrown(() => loadSafetensors(bytes));
+        expect(e).toBeInstanceOf(SafetensorsError);
+        expect((e as Error).message).toMatch(/^loadSafetensors: the header nests deeper than 64 levels/);
+      }
+    });
+
+    it("error messages stay short and fast for huge values and names", () => {
+      const huge = "x".repeat(20_000_000);
+      const files = [
+        build({ __metadata__: { k: { v: huge } } }, [], { pad: false }),
+        build({ [huge]: { dtype: "F32", shape: [huge], data_offsets: [0, 0] } }, [], { pad: false }),
+      ];
+      const started = performance.now();
+      const [e1, e2] = files.map((f) => thrown(() => loadSafetensors(f)));
+      expect(performance.now() - started).toBeLessThan(3000);
+      for (const e of [e1, e2]) {
+        expect(e).toBeInstanceOf(SafetensorsError);
+        expect((e as Error).message.length).toBeLessThan(400);
+      }
+    });
+
+    it("duplicate keys are rejected (the format disallows them; JSON.parse would keep the last silently)", () => {
+      const dup = build('{"w": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', f32(1));
+      expect(() => loadSafetensors(dup)).toThrow(/^loadSafetensors: duplicate key "w" in the header/);
+      const dupField = build('{"w": {"dtype": "F32", "dtype": "I32", "shape": [1], "data_offsets": [0, 4]}}', f32(1));
+      expect(() => loadSafetensors(dupField)).toThrow(/duplicate key "dtype"/);
+      // Escapes name the same key.
+      const escaped = build('{"a": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}, "\\u0061": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}');
+      expect(() => loadSafetensors(escaped)).toThrow(/duplicate key "a"/);
+    });
+
+    it("a missing file is a typed error naming the path", async () => {
+      const e = await load("/definitely/missing.safetensors").catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(SafetensorsError);
+      expect((e as Error).message).toMatch(/^load: cannot read '\/definitely\/missing.safetensors' \(ENOENT/);
+    });
 
     it("accepts what the rules allow: regions in any header order, unpadded headers, empty tensors", () => {
       const bytes = build(

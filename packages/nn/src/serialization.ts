@@ -21,8 +21,14 @@ import {
  *
  * Tensors are written sorted by descending dtype (the Rust Dtype order: I64, F64, F32, I32, BF16,
  * F16, BOOL, ...) and then by name, which is also their order in the header. The reader validates
- * every field before it uses any, and throws a DLError naming the problem.
+ * every field before it uses any, and throws a SafetensorsError naming the problem.
  */
+
+/**
+ * A file that breaks the safetensors format (or cannot be read). Messages quote at most a short
+ * preview of any header value, so a hostile header cannot make building the message slow.
+ */
+export class SafetensorsError extends DLError {}
 
 export type SafetensorsMetadata = Record<string, string>;
 
@@ -244,10 +250,93 @@ interface Parsed {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-const show = (v: unknown): string => {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
+
+/**
+ * A JSON preview of at most `max` characters, built without serializing the whole value: a header
+ * value may be nested thousands deep (JSON.stringify would overflow the stack) or hold 90 MB.
+ */
+function show(v: unknown, max = 60): string {
+  let out = "";
+  const walk = (x: unknown, depth: number): void => {
+    if (out.length > max) return;
+    if (typeof x === "string") out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
+    else if (Array.isArray(x)) {
+      if (depth >= 4) {
+        out += "[...]";
+        return;
+      }
+      out += "[";
+      for (let i = 0; i < x.length && out.length <= max; i++) {
+        if (i > 0) out += ",";
+        walk(x[i], depth + 1);
+      }
+      out += "]";
+    } else if (isPlainObject(x)) {
+      if (depth >= 4) {
+        out += "{...}";
+        return;
+      }
+      out += "{";
+      let first = true;
+      for (const k in x) {
+        if (out.length > max) break;
+        if (!first) out += ",";
+        first = false;
+        out += `${JSON.stringify(k.length > max ? k.slice(0, max) : k)}:`;
+        walk(x[k], depth + 1);
+      }
+      out += "}";
+    } else out += typeof x === "number" || typeof x === "boolean" || x === null ? JSON.stringify(x) : String(x);
+  };
+  walk(v, 0);
+  return out.length > max ? `${out.slice(0, max - 3)}...` : out;
+}
+
+/** A tensor name for a message (names are header keys: any length). */
+const nameOf = (name: string): string => (name.length > 80 ? `${name.slice(0, 77)}...` : name);
+
+/** JSON nesting deeper than this is an error before parsing (a valid header nests 3 deep). */
+const MAX_DEPTH = 64;
+
+/**
+ * Checks the header text before JSON.parse: nesting depth (JSON.parse of a hostile header is
+ * fine, but nothing after it should walk 4,000 levels) and duplicate keys in any object, which
+ * the format disallows and JSON.parse would resolve silently by keeping the last.
+ */
+function scanHeader(text: string, fail: (msg: string) => never): void {
+  const keys: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+      const set = keys[keys.length - 1];
+      if (expectKey && set) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          return; // malformed: JSON.parse reports it
+        }
+        if (set.has(key)) fail(`duplicate key ${show(key)} in the header (the format disallows duplicate keys)`);
+        set.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      keys.push(c === 0x7b ? new Set() : null);
+      if (keys.length > MAX_DEPTH) fail(`the header nests deeper than ${MAX_DEPTH} levels (a safetensors header nests 3)`);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      keys.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) expectKey = keys[keys.length - 1] instanceof Set;
+  }
+}
 
 function asBytes(op: string, bytes: ArrayBuffer | ArrayBufferView): Uint8Array {
   if (bytes instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && bytes instanceof SharedArrayBuffer))
@@ -259,7 +348,7 @@ function asBytes(op: string, bytes: ArrayBuffer | ArrayBufferView): Uint8Array {
 /** Validates the whole file (header and layout) and returns its parsed description; reads no tensor data. */
 function parseHeader(op: string, buf: Uint8Array): { entries: Parsed[]; metadata: SafetensorsMetadata | null; dataStart: number } {
   const fail = (msg: string): never => {
-    throw new DLError(op, msg);
+    throw new SafetensorsError(op, msg);
   };
   if (buf.length < 8) fail(`the file has ${buf.length} bytes, too few to hold the 8-byte header length`);
   const n64 = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
@@ -273,11 +362,13 @@ function parseHeader(op: string, buf: Uint8Array): { entries: Parsed[]; metadata
     fail("the header is not valid UTF-8");
   }
   if (!text.startsWith("{")) fail(`the header must be a JSON object starting with '{', got ${show(text.slice(0, 20))}`);
+  scanHeader(text, fail);
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (e) {
-    fail(`the header is not valid JSON (${(e as Error).message})`);
+    const m = (e as Error).message;
+    fail(`the header is not valid JSON (${m.length > 200 ? `${m.slice(0, 197)}...` : m})`);
   }
   if (!isPlainObject(header)) fail("the header must be a JSON object");
   const dataLen = buf.length - 8 - n;
@@ -288,13 +379,13 @@ function parseHeader(op: string, buf: Uint8Array): { entries: Parsed[]; metadata
       if (!isPlainObject(info)) fail(`"__metadata__" must be an object of strings, got ${show(info)}`);
       const meta: SafetensorsMetadata = {};
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== "string") fail(`"__metadata__" must map strings to strings (key '${k}' holds ${show(v)})`);
+        if (typeof v !== "string") fail(`"__metadata__" must map strings to strings (key '${nameOf(k)}' holds ${show(v)})`);
         Object.defineProperty(meta, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       metadata = meta;
       continue;
     }
-    const where = `tensor '${name}'`;
+    const where = `tensor '${nameOf(name)}'`;
     if (!isPlainObject(info)) fail(`${where}: expected {dtype, shape, data_offsets}, got ${show(info)}`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
     if (typeof dtype !== "string" || !(DTYPE_ORDER as readonly string[]).includes(dtype)) {
@@ -330,9 +421,9 @@ function parseHeader(op: string, buf: Uint8Array): { entries: Parsed[]; metadata
   for (const e of byOffset) {
     if (e.begin < at)
       fail(
-        `tensor '${e.name}' (data_offsets [${e.begin}, ${e.end}]) overlaps tensor '${prev?.name}' (data_offsets [${prev?.begin}, ${prev?.end}])`,
+        `tensor '${nameOf(e.name)}' (data_offsets [${e.begin}, ${e.end}]) overlaps tensor '${nameOf(prev?.name ?? "")}' (data_offsets [${prev?.begin}, ${prev?.end}])`,
       );
-    if (e.begin > at) fail(`bytes ${at}..${e.begin} of the data section belong to no tensor (a gap before tensor '${e.name}')`);
+    if (e.begin > at) fail(`bytes ${at}..${e.begin} of the data section belong to no tensor (a gap before tensor '${nameOf(e.name)}')`);
     at = e.end;
     prev = e;
   }
@@ -419,7 +510,11 @@ export async function save(
   if (path !== undefined) {
     if (typeof path !== "string") throw new ArgumentError(op, `path must be a string, got ${typeof path}`);
     const fs = await nodeFs(op);
-    await fs.writeFile(path, bytes);
+    try {
+      await fs.writeFile(path, bytes);
+    } catch (e) {
+      throw new SafetensorsError(op, `cannot write '${nameOf(path)}' (${(e as Error).message})`);
+    }
     return;
   }
   if (typeof Blob === "undefined") throw new DLError(op, "this platform has no Blob; pass a path, or use saveSafetensors() for the bytes");
@@ -437,12 +532,17 @@ export async function load(source: Source, options: LoadOptions = {}): Promise<R
   let bytes: ArrayBuffer | ArrayBufferView;
   if (typeof source === "string") {
     const fs = await nodeFs(op);
-    bytes = await fs.readFile(source);
+    try {
+      bytes = await fs.readFile(source);
+    } catch (e) {
+      throw new SafetensorsError(op, `cannot read '${nameOf(source)}' (${(e as Error).message})`);
+    }
   } else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     bytes = source;
   } else if (typeof source === "object" && source !== null && typeof (source as { arrayBuffer?: unknown }).arrayBuffer === "function") {
     const r = source as Response;
-    if (typeof r.ok === "boolean" && !r.ok) throw new DLError(op, `the response failed (HTTP ${r.status} ${r.statusText ?? ""})`.trim());
+    if (typeof r.ok === "boolean" && !r.ok)
+      throw new SafetensorsError(op, `the response failed (HTTP ${r.status} ${r.statusText ?? ""})`.trim());
     bytes = await (source as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer();
   } else {
     throw new ArgumentError(
