@@ -117,6 +117,10 @@ describeEachBackend("nn.Transformer layers", (device) => {
     expect(b?.linear1.weight.dataSync()[0]).not.toBe(0);
     expect(layer.linear1.weight.dataSync()[0]).not.toBe(0);
     expect(enc.parameters().next().value).toBe(a?.self_attn.in_proj_weight);
+    // The copies are modules like any other: callable, with their own submodules.
+    expect((a as TransformerEncoderLayer)(randn([3, 2, 8])).shape).toEqual([3, 2, 8]);
+    expect(a?.self_attn).not.toBe(layer.self_attn);
+    expect(Object.keys(enc.stateDict())).toHaveLength(24);
   });
 
   it("bias=false drops every bias (linear, attention and layer norm), as PyTorch 2.1+", () => {

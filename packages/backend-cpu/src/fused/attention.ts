@@ -105,41 +105,63 @@ function scores(
   const mrs = mask ? last(mask, 2) : 0;
   const mcs = mask ? last(mask, 1) : 0;
   const f32 = sc instanceof Float32Array;
+  const scale = o.scale;
+  const NEG = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < nb; i++) {
     const row = r0 + i;
     const base = i * cols;
-    let mp = ma ? (g.mo?.[b] as number) + row * mrs : 0;
-    let m = Number.NEGATIVE_INFINITY;
+    // Columns [0, lim) may be visible; causal masking hides the rest of the row.
+    const lim = o.isCausal ? Math.min(cols, row + 1) : cols;
+    const end = base + lim;
+    let m = NEG;
     let nan = false;
-    for (let j = 0; j < cols; j++, mp += mcs) {
-      let s = (sc[base + j] as number) * o.scale;
-      if (ma) {
-        if (isBool) {
-          if (!ma[mp]) s = Number.NEGATIVE_INFINITY;
-        } else s += ma[mp] as number;
+    // One loop per mask kind, so that the hot loop carries no per-element branching on it.
+    if (ma === null) {
+      for (let q = base; q < end; q++) {
+        const v = (sc[q] as number) * scale;
+        sc[q] = v;
+        if (v > m) m = v;
+        else if (v !== v) nan = true;
       }
-      if (o.isCausal && j > row) s = Number.NEGATIVE_INFINITY;
-      sc[base + j] = s;
-      if (s > m) m = s;
-      else if (s !== s) nan = true;
+    } else {
+      let mp = (g.mo?.[b] as number) + row * mrs;
+      if (isBool) {
+        for (let q = base; q < end; q++, mp += mcs) {
+          if (ma[mp]) {
+            const v = (sc[q] as number) * scale;
+            sc[q] = v;
+            if (v > m) m = v;
+            else if (v !== v) nan = true;
+          } else sc[q] = NEG;
+        }
+      } else {
+        for (let q = base; q < end; q++, mp += mcs) {
+          const v = (sc[q] as number) * scale + (ma[mp] as number);
+          sc[q] = v;
+          if (v > m) m = v;
+          else if (v !== v) nan = true;
+        }
+      }
     }
     if (nan) m = Number.NaN; // NaN anywhere makes the whole row NaN, as the composed softmax does
+    // Hidden causal columns are exactly 0 after the softmax.
+    sc.fill(0, end, base + cols);
     if (lse) {
       const l = lse[lseOff + i] as number;
-      if (f32) exp32(sc, base, sc, base, 1, cols, l);
-      else for (let j = 0; j < cols; j++) sc[base + j] = Math.exp((sc[base + j] as number) - l);
+      if (f32) exp32(sc, base, sc, base, 1, lim, l);
+      else for (let q = base; q < end; q++) sc[q] = Math.exp((sc[q] as number) - l);
       continue;
     }
     let sum = 0;
-    if (f32) sum = exp32(sc, base, sc, base, 1, cols, m);
+    if (f32) sum = exp32(sc, base, sc, base, 1, lim, m);
     else
-      for (let j = 0; j < cols; j++) {
-        const e = Math.exp((sc[base + j] as number) - m);
-        sc[base + j] = e;
+      for (let q = base; q < end; q++) {
+        const e = Math.exp((sc[q] as number) - m);
+        sc[q] = e;
         sum += e;
       }
     const inv = 1 / sum;
-    for (let j = 0; j < cols; j++) sc[base + j] = (sc[base + j] as number) * inv;
+    for (let q = base; q < end; q++) sc[q] = (sc[q] as number) * inv;
     if (lseOut) lseOut[lseOff + i] = m + Math.log(sum);
   }
 }

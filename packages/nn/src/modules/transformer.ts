@@ -219,17 +219,23 @@ export class TransformerDecoderLayer extends Module {
  * original stay shared inside the copy.
  */
 function deepCopy<T>(value: T, memo: Map<unknown, unknown> = new Map()): T {
+  if (value instanceof Module) {
+    if (memo.has(value)) return memo.get(value) as T;
+    // A module is a callable (see Module's constructor): the copy is one too, of the same class.
+    const m = ((...args: unknown[]) => Reflect.apply(m.call, m, args)) as unknown as Module & Record<string, unknown>;
+    delete (m as { name?: string }).name;
+    delete (m as { length?: number }).length;
+    Object.setPrototypeOf(m, Object.getPrototypeOf(value));
+    memo.set(value, m);
+    for (const [k, v] of Object.entries(value)) m[k] = deepCopy(v, memo);
+    return m as T;
+  }
   if (value === null || typeof value !== "object") return value;
   if (memo.has(value)) return memo.get(value) as T;
   let copy: unknown;
   if (value instanceof Parameter) copy = new Parameter(value.detach().clone(), value.requiresGrad);
   else if (value instanceof Tensor) copy = value.detach().clone();
-  else if (value instanceof Module) {
-    const m = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
-    memo.set(value, m);
-    for (const [k, v] of Object.entries(value)) m[k] = deepCopy(v, memo);
-    return m as T;
-  } else if (Array.isArray(value)) copy = value.map((v) => deepCopy(v, memo));
+  else if (Array.isArray(value)) copy = value.map((v) => deepCopy(v, memo));
   else if (value instanceof Set) copy = new Set([...value].map((v) => deepCopy(v, memo)));
   else if (value instanceof Map) copy = new Map([...value].map(([k, v]) => [k, deepCopy(v, memo)]));
   else copy = value;
