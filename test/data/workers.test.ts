@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { DataLoader, type WorkerFactory, WorkerError, defaultWorkerFactory } from "@dl/data";
 import { Generator, Tensor } from "@dl/tensor";
 import { build } from "esbuild";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 // @ts-expect-error: a plain .mjs fixture without types
 import { RangeDataset, Stream } from "./fixtures/plain-dataset.mjs";
@@ -208,7 +208,50 @@ describeEachBackend("DataLoader workers", () => {
       timeout: 1.5,
       workerDataset: { module: plain, exportName: "RangeDataset", args: [8, { hangAt: 4 }] },
     });
-    await expect(collect(loader)).rejects.toThrow(/worker 0 while loading batch 2: timed out after 1.5 s/);
+    await expect(collect(loader)).rejects.toThrow(/worker 0 while loading batch 2: timed out after 1.5 s waiting for the batch \(its heartbeat continues: getItem is waiting on something asynchronous/);
+  });
+
+  it("timeout also fails a worker stuck in a synchronous endless loop, and terminates its thread", async () => {
+    const counts = countingFactory();
+    const loader = new DataLoader(new RangeDataset(8), {
+      batchSize: 2,
+      numWorkers: 2,
+      timeout: 2,
+      workerDataset: { module: plain, exportName: "RangeDataset", args: [8, { spinAt: 4 }] },
+      workerFactory: counts.factory,
+    });
+    const e = await collect(loader).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(WorkerError);
+    expect((e as Error).message).toMatch(
+      /worker 0 while loading batch 2: timed out after 2 s waiting for the batch \(no heartbeat for \d+\.\d s: its thread is blocked in synchronous code/,
+    );
+    expect(loader.liveWorkers).toBe(0);
+    await expect.poll(() => counts.exited, { timeout: 5000 }).toBe(2);
+  });
+
+  it("with the default timeout (0, as PyTorch) a stalled worker is waited for, with one warning saying why", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const loader = new DataLoader(new RangeDataset(8), {
+        batchSize: 2,
+        numWorkers: 2,
+        stallWarning: 1.5,
+        workerDataset: { module: plain, exportName: "RangeDataset", args: [8, { spinAt: 4 }] },
+      });
+      const run = collect(loader).catch((err: unknown) => err);
+      await expect.poll(() => warn.mock.calls.length, { timeout: 10000 }).toBe(1);
+      expect(warn.mock.calls[0]?.[0]).toMatch(
+        /^DataLoader: worker 0 has not delivered batch 2 after 1.5 s \(no heartbeat for .* its thread is blocked in synchronous code.*\); still waiting, as with PyTorch's timeout=0: set the timeout option to fail instead/,
+      );
+      // Still waiting (no failure); close() stops the workers and ends the iteration.
+      loader.close();
+      const e = await run;
+      expect(e).toBeInstanceOf(WorkerError);
+      expect(loader.liveWorkers).toBe(0);
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("breaking out of the loop terminates the workers", async () => {

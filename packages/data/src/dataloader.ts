@@ -2,6 +2,7 @@ import { ArgumentError, type Generator as DLGenerator, Tensor, defaultGenerator 
 import { type Collated, defaultCollate, defaultConvert } from "./collate.js";
 import { type IterableDataset, type MapStyleDataset, isIterableStyle, isMapStyle } from "./dataset.js";
 import { BatchSampler, RandomSampler, SequentialSampler } from "./sampler.js";
+import { HEARTBEAT_MS } from "./worker/bootstrap.js";
 import { type WorkerDatasetSpec, type WorkerFactory, WorkerError, WorkerPool, decodeItems, defaultWorkerFactory } from "./worker/pool.js";
 
 export interface DataLoaderOptions<T, B> {
@@ -19,8 +20,17 @@ export interface DataLoaderOptions<T, B> {
   collateFn?: (items: T[]) => B;
   /** Drop the last batch when it is incomplete. */
   dropLast?: boolean;
-  /** Seconds to wait for a batch from a worker before failing (0: no limit). */
+  /**
+   * Seconds to wait for a batch from a worker before failing with a WorkerError (0, the default as in
+   * PyTorch: no limit). The error says whether the worker's heartbeat had stopped (its thread is
+   * blocked in synchronous code) or not (it waits on a promise that never settles).
+   */
   timeout?: number;
+  /**
+   * With no timeout, seconds of waiting for one batch after which a warning names the worker, the
+   * batch and the same diagnosis, once per batch, and the loader keeps waiting (default 30; 0: never).
+   */
+  stallWarning?: number;
   /** The seeded source for shuffling and the workers' base seed (default: the default generator). */
   generator?: DLGenerator;
   /** Batches each worker loads ahead (default 2; only with workers). */
@@ -42,12 +52,47 @@ function isNonNegInt(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
 
-/** Awaits `p`, failing after `seconds` (when > 0) with an error naming the worker and batch. */
-function withTimeout<R>(p: Promise<R>, seconds: number, worker: number, batch: number): Promise<R> {
+/**
+ * Why a worker's batch has not come: its heartbeat (sent every HEARTBEAT_MS while its event loop
+ * runs) tells a thread blocked in synchronous code from one waiting on something asynchronous. A
+ * blocked thread may be slow rather than stuck: only a time limit (timeout) can decide that.
+ */
+function stallReason(pool: WorkerPool, worker: number): string {
+  const silent = pool.silentFor(worker);
+  return silent > (4 * HEARTBEAT_MS) / 1000
+    ? `no heartbeat for ${silent.toFixed(1)} s: its thread is blocked in synchronous code (a getItem that is very slow or never returns)`
+    : "its heartbeat continues: getItem is waiting on something asynchronous that has not settled (a promise, I/O)";
+}
+
+/**
+ * Awaits a worker's batch. With a timeout (> 0) it fails after that many seconds with a WorkerError
+ * naming the worker, the batch and the stall's cause; without one it waits as long as it takes (as
+ * PyTorch does) and warns once after `stallWarning` seconds.
+ */
+function awaitBatch<R>(
+  p: Promise<R>,
+  pool: WorkerPool,
+  limits: { timeout: number; stallWarning: number },
+  worker: number,
+  batch: number,
+): Promise<R> {
+  const { timeout, stallWarning } = limits;
+  const seconds = timeout > 0 ? timeout : stallWarning;
   if (!(seconds > 0)) return p;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new WorkerError(worker, batch, `timed out after ${seconds} s waiting for the batch`)), seconds * 1000);
+    timer = setTimeout(() => {
+      // One more turn first, so that heartbeats queued while this thread was busy are counted.
+      timer = setTimeout(() => {
+        const why = stallReason(pool, worker);
+        if (timeout > 0) reject(new WorkerError(worker, batch, `timed out after ${timeout} s waiting for the batch (${why})`));
+        else {
+          console.warn(
+            `DataLoader: worker ${worker} has not delivered batch ${batch} after ${stallWarning} s (${why}); still waiting, as with PyTorch's timeout=0: set the timeout option to fail instead`,
+          );
+        }
+      }, 0);
+    }, seconds * 1000);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
@@ -85,6 +130,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
   readonly numWorkers: number;
   readonly collateFn: (items: T[]) => B;
   readonly timeout: number;
+  readonly stallWarning: number;
   readonly generator: DLGenerator | undefined;
   readonly prefetchFactor: number;
   readonly persistentWorkers: boolean;
@@ -104,6 +150,8 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
       throw new ArgumentError(op, `num_workers option should be non-negative; use numWorkers: 0 to disable workers (got ${numWorkers})`);
     const timeout = options.timeout ?? 0;
     if (!(timeout >= 0)) throw new ArgumentError(op, `timeout option should be non-negative (got ${timeout})`);
+    const stallWarning = options.stallWarning ?? 30;
+    if (!(stallWarning >= 0)) throw new ArgumentError(op, `stallWarning option should be non-negative (got ${stallWarning})`);
     if (numWorkers === 0 && options.prefetchFactor !== undefined && options.prefetchFactor !== 2) {
       throw new ArgumentError(op, "prefetch_factor option could only be specified with workers: set numWorkers > 0");
     }
@@ -166,6 +214,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
     this.batchSampler = batchSampler;
     this.numWorkers = numWorkers;
     this.timeout = timeout;
+    this.stallWarning = stallWarning;
     this.generator = options.generator;
     this.prefetchFactor = prefetchFactor;
     this.persistentWorkers = options.persistentWorkers ?? false;
@@ -375,7 +424,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
       for (let k = 0; k < this.prefetchFactor * n; k++) sendNext();
       for (let b = 0; inflight.length > 0; b++) {
         const next = inflight.shift() as (typeof inflight)[number];
-        const reply = await withTimeout(next.promise, this.timeout, next.worker, b);
+        const reply = await awaitBatch(next.promise, pool, this, next.worker, b);
         sendNext();
         yield this.finish(reply.items);
       }
@@ -411,7 +460,7 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
           continue;
         }
         const q = queues[w] as Promise<{ type: string; items?: unknown }>[];
-        const reply = await withTimeout(q.shift() as Promise<{ type: string; items?: unknown }>, this.timeout, w, yielded);
+        const reply = await awaitBatch(q.shift() as Promise<{ type: string; items?: unknown }>, pool, this, w, yielded);
         if (reply.type === "done") {
           active[w] = false;
           q.length = 0;

@@ -16,7 +16,11 @@
  *   { type: "data", id, items }                     items encoded by encode() below (tensors as data)
  *   { type: "done", id }                            iterable exhausted
  *   { type: "error", id, phase, index, error: { name, message, stack } }   id -1: building the dataset
+ *   { type: "heartbeat" }                           every HEARTBEAT_MS while the worker's event loop runs
  */
+
+/** How often a worker's event loop says it is alive; a thread blocked in synchronous code cannot. */
+export const HEARTBEAT_MS = 250;
 export const WORKER_SOURCE = String.raw`
 const G = globalThis;
 const INFO = Symbol.for("@dl/data.workerInfo");
@@ -33,6 +37,10 @@ if (isNode) {
   G.addEventListener("message", (e) => deliver(e.data));
   post = (m, transfer) => G.postMessage(m, transfer);
 }
+// The heartbeat stops while getItem runs synchronously: the main thread tells a blocked thread
+// (slow or endless synchronous code) from one waiting on a promise that never settles.
+const beat = setInterval(() => post({ type: "heartbeat" }), ${HEARTBEAT_MS});
+if (typeof beat === "object" && beat !== null && typeof beat.unref === "function") beat.unref();
 
 let dataset = null;
 let initError = null;

@@ -197,6 +197,8 @@ interface Slot {
   /** Set once the worker is unusable: every request to it fails with this. */
   failure: ((batch: number | null) => WorkerError) | null;
   ready: { kind: string; length: number | null } | null;
+  /** When the worker last sent anything (a heartbeat at least every HEARTBEAT_MS while its event loop runs). */
+  lastSeen: number;
 }
 
 export interface PoolOptions {
@@ -211,7 +213,8 @@ export interface PoolOptions {
 /**
  * The workers of one DataLoader: starts them, sends requests, matches replies to requests, and
  * turns every failure (an error in getItem, a failed dataset build, a crashed or exited worker)
- * into a rejected request naming the worker and the batch, so that nothing waits forever.
+ * into a rejected request naming the worker and the batch. A worker that is alive but never
+ * answers is bounded only by the loader's timeout; its heartbeat (lastSeen) says why it stalls.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -223,7 +226,7 @@ export class WorkerPool {
     this.seed = options.seed;
     const moduleUrl = resolveModuleUrl(options.spec.module);
     for (let id = 0; id < options.numWorkers; id++) {
-      const slot: Slot = { id, handle: null, pending: new Map(), failure: null, ready: null };
+      const slot: Slot = { id, handle: null, pending: new Map(), failure: null, ready: null, lastSeen: Date.now() };
       this.slots.push(slot);
       try {
         slot.handle = options.factory({
@@ -265,7 +268,15 @@ export class WorkerPool {
     return this.slots.filter((s) => s.handle !== null && s.failure === null).length;
   }
 
+  /** Seconds since worker `w` last sent a message or heartbeat. */
+  silentFor(w: number): number {
+    const slot = this.slots[w];
+    return slot ? (Date.now() - slot.lastSeen) / 1000 : 0;
+  }
+
   private onMessage(slot: Slot, raw: unknown, expect: PoolOptions["expect"]): void {
+    slot.lastSeen = Date.now();
+    if ((raw as { type?: string } | null)?.type === "heartbeat") return;
     const m = raw as {
       type: string;
       id: number;
