@@ -8,6 +8,9 @@ import { describeEachBackend } from "../helpers/backends.js";
 import { expectClose, fromSpec, loadFixtures } from "../helpers/fixtures.js";
 import { fixtureDir } from "./models.js";
 
+// The gpu backend (gpu.js on software GL) compiles a kernel per new shape: generous timeouts.
+vi.setConfig({ testTimeout: 240_000 });
+
 const fx = loadFixtures("peft");
 const TOL = { rtol: 2e-4, atol: 2e-5, dtype: false };
 const gpt2Dir = join(import.meta.dirname, "..", "fixtures", "transformers", "gpt2");

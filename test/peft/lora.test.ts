@@ -8,6 +8,9 @@ import { describeEachBackend } from "../helpers/backends.js";
 import { expectClose, fromSpec, loadFixtures } from "../helpers/fixtures.js";
 import { Gpt2Shaped, fixtureDir, loadBase } from "./models.js";
 
+// The gpu backend (gpu.js on software GL) compiles a kernel per new shape: generous timeouts.
+vi.setConfig({ testTimeout: 240_000 });
+
 const fx = loadFixtures("peft");
 const mlp = () => new Sequential(new Linear(6, 8), new ReLU(), new Linear(8, 5));
 const data = (t: Tensor) => Array.from(t.dataSync());

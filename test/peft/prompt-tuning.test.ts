@@ -9,6 +9,9 @@ import { describeEachBackend } from "../helpers/backends.js";
 import { expectClose, fromSpec, loadFixtures } from "../helpers/fixtures.js";
 import { fixtureDir, loadBase } from "./models.js";
 
+// The gpu backend (gpu.js on software GL) compiles a kernel per new shape: generous timeouts.
+vi.setConfig({ testTimeout: 240_000 });
+
 const fx = loadFixtures("peft").prompt;
 const model = () => new Sequential(new Embedding(11, 6), new Linear(6, 4));
 const data = (t: Tensor) => Array.from(t.dataSync());

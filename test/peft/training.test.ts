@@ -7,6 +7,9 @@ import { afterEach, expect, it, vi } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { Gpt2Shaped } from "./models.js";
 
+// The gpu backend (gpu.js on software GL) compiles a kernel per new shape: generous timeouts.
+vi.setConfig({ testTimeout: 240_000 });
+
 afterEach(() => vi.restoreAllMocks());
 
 /** Bytes held by gradients and optimizer state after a step: what training adds on top of the weights. */
