@@ -123,6 +123,9 @@ describeEachBackend("PEFT's files load, ours match them", () => {
     expect(peft.getNbTrainableParameters()[0]).toBe(4 * 6 + 8 * 4 + 5 * 8 + 5);
     await peft.loadAdapter(filesOf("mlp"), "second");
     expect(Object.keys(peft.peftConfig)).toEqual(["default", "second"]);
+    // the active adapter still trains; the loaded one waits, frozen, for setAdapter
+    expect(peft.getNbTrainableParameters()[0]).toBe(4 * 6 + 8 * 4 + 5 * 8 + 5);
+    expect([...peft.namedParameters()].filter(([n, p]) => n.includes(".second.") && p.requiresGrad)).toEqual([]);
     const files = await peft.savePretrained();
     expect(Object.keys(files).sort()).toEqual(["adapter_config.json", "adapter_model.safetensors", "second/adapter_config.json", "second/adapter_model.safetensors"]);
   });

@@ -364,6 +364,11 @@ export class PeftModel<M extends Module = Module> extends Module {
     config.inferenceMode = !(options.isTrainable ?? false);
     const peft = new PeftModel(model, config, { ...options, adapterName: name });
     await loadWeights(peft, source, name, options);
+    if (!(options.isTrainable ?? false)) {
+      // PEFT's inference mode: nothing trains, dropout is off.
+      for (const p of peft.parameters()) p.requiresGrad_(false);
+      peft.eval();
+    }
     return peft;
   }
 
@@ -372,6 +377,7 @@ export class PeftModel<M extends Module = Module> extends Module {
     const config = await readConfig(source, options);
     config.inferenceMode = !(options.isTrainable ?? false);
     this.addAdapter(adapterName, config, options);
+    // The new adapter is inactive (frozen) until setAdapter, as PEFT's load_adapter leaves it.
     await loadWeights(this, source, adapterName, options);
   }
 }
@@ -416,10 +422,6 @@ async function loadWeights(peft: PeftModel, source: AdapterSource, name: string,
   if (!(bytes instanceof Uint8Array)) throw new DLError(op, `${SAFETENSORS_WEIGHTS_NAME} must be bytes, got a parsed object`);
   const tensors = await load(bytes, { device: options.device ?? getDefaultDevice() });
   setPeftModelStateDict(peft, tensors, name);
-  if (!(options.isTrainable ?? false)) {
-    for (const p of peft.parameters()) p.requiresGrad_(false);
-    peft.eval();
-  }
 }
 
 function describe(source: AdapterSource): string {
