@@ -6,7 +6,8 @@
 //   node bench/run.mjs            full run (~2-3 minutes)
 //   node bench/run.mjs --quick    CI smoke: tiny sizes, few reps; kernel/storage checks; results must agree
 //   --dist                        use the built packages (dist/) instead of bundling the sources
-//   --only=SUBSTR                 only workloads whose name contains SUBSTR
+//   --only=SUBSTR                 only workloads whose name contains SUBSTR (several: A|B|C)
+//   --libs=dl,tfjs-wasm           only these libraries (default: dl, tfjs-cpu, tfjs-wasm)
 //   --section=kernels,autograd,layers,training   only these sections
 //   --check                       run the kernel and storage checks in a full run too
 //   --json=FILE                   also write the results as JSON
@@ -18,7 +19,9 @@ import { maxAbs, maxAbsDiff, measure } from "./lib/harness.mjs";
 import { loadDl, loadTf, quietly } from "./lib/load.mjs";
 import { fmtNum, sectionTable } from "./lib/report.mjs";
 import { autogradWorkloads } from "./workloads/autograd.mjs";
+import { convWorkloads } from "./workloads/conv.mjs";
 import { kernelWorkloads } from "./workloads/kernels.mjs";
+import { lstmWorkloads } from "./workloads/lstm.mjs";
 import { trainingWorkloads } from "./workloads/training.mjs";
 import { transformerWorkloads } from "./workloads/transformer.mjs";
 
@@ -26,15 +29,18 @@ const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = flag("quick");
-const only = option("only");
+const only = option("only")?.split("|");
+const libKeys = option("libs")?.split(",") ?? ["dl", "tfjs-cpu", "tfjs-wasm"];
 const sections = option("section")?.split(",") ?? ["kernels", "autograd", "layers", "training"];
 
 const workloads = [
   ...kernelWorkloads(quick),
+  ...convWorkloads(quick),
   ...autogradWorkloads(quick),
   ...transformerWorkloads(quick),
+  ...lstmWorkloads(quick),
   ...trainingWorkloads(quick),
-].filter((w) => sections.includes(w.section) && (!only || w.name.includes(only)));
+].filter((w) => sections.includes(w.section) && (!only || only.some((o) => w.name.includes(o))));
 
 const timing = quick
   ? { warmup: 1, minReps: 3, maxReps: 3, budgetMs: 0, slowMs: 2000 }
@@ -76,7 +82,7 @@ async function main() {
   const libs = [
     { key: "dl", activate: () => {}, setup: (w) => w.dl(dl) },
     ...["cpu", "wasm"].map((backend) => ({ key: `tfjs-${backend}`, activate: () => activate(backend), setup: (w) => w.tf(tf, backend) })),
-  ];
+  ].filter((l) => libKeys.includes(l.key));
 
   const results = [];
   for (const w of workloads) {
@@ -115,7 +121,8 @@ async function main() {
       if (m.median === undefined) return;
       r[lib.key] = m.median;
       r[`${lib.key} reps`] = m.reps;
-      r[`${lib.key} result`] = m.result;
+      // tfjs answers in its own layout where it differs (NHWC convolutions): compared in dl's.
+      r[`${lib.key} result`] = lib.key !== "dl" && w.tfToDl && m.result ? w.tfToDl(m.result) : m.result;
       if (m.leakPerCall) notes.push(`note: ${w.name}: dl: live storages grew by ${m.leakPerCall.toFixed(1)} per call (not flat)`);
       process.stderr.write(`  ${lib.key.padEnd(9)} ${w.name.padEnd(44)} ${fmtNum(m.median).padStart(8)} ms  (${m.reps} reps)\n`);
     });
@@ -161,11 +168,11 @@ async function main() {
   }
   const gf = results.filter((r) => r.flops);
   if (gf.length) {
-    console.log("\nmatmul GFLOP/s:");
+    console.log("\nGFLOP/s (matmul, conv):");
     for (const r of gf) {
       const g = (ms) => (ms ? (r.flops / ms / 1e6).toFixed(2) : "n/a");
       console.log(
-        `  ${r.name.padEnd(16)} dl ${g(r.dl).padStart(6)}   tfjs-cpu ${g(r["tfjs-cpu"]).padStart(6)}   tfjs-wasm ${g(r["tfjs-wasm"]).padStart(6)}`,
+        `  ${r.name.padEnd(40)} dl ${g(r.dl).padStart(6)}   tfjs-cpu ${g(r["tfjs-cpu"]).padStart(6)}   tfjs-wasm ${g(r["tfjs-wasm"]).padStart(6)}`,
       );
     }
   }
