@@ -20,7 +20,7 @@ describe("training the models with @dl/optim", () => {
       const { loss } = m.call(ids, { labels: ids });
       loss?.backward();
       opt.step();
-      losses.push(loss?.item() ?? Number.NaN);
+      losses.push(Number(loss?.item() ?? Number.NaN));
     }
     expect(losses[0]).toBeGreaterThan(2.5);
     expect(losses[29]).toBeLessThan((losses[0] as number) * 0.5);

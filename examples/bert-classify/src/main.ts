@@ -265,7 +265,7 @@ export async function main(options: Options = {}): Promise<Result> {
           (loss as Tensor).backward();
           opt.step();
           sched.step();
-          return (loss as Tensor).item();
+          return Number((loss as Tensor).item());
         });
       }
       losses.push(sum / stepsPerEpoch);

@@ -116,7 +116,7 @@ function evalLoss(model: GPT2LMHeadModel, ids: number[], B: number, T: number, b
     for (let i = 0; i < batches; i++) {
       sum += tidy(() => {
         const x = batch(ids, B, T, gen);
-        return (model.call(x, { labels: x }).loss as Tensor).item();
+        return Number((model.call(x, { labels: x }).loss as Tensor).item());
       });
     }
   });
@@ -171,7 +171,7 @@ export async function main(options: Options = {}): Promise<Result> {
       const l = model.call(x, { labels: x }).loss as Tensor;
       l.backward();
       opt.step();
-      return l.item();
+      return Number(l.item());
     });
     running = step === 1 ? loss : 0.95 * running + 0.05 * loss;
     if (step % every === 0 || step === steps) {

@@ -103,10 +103,10 @@ export abstract class PreTrainedModel extends Module {
    * model.safetensors.index.json). `source` is a directory path (Node), a URL base, or an object of
    * { fileName: contents }.
    */
-  static async fromPretrained<M extends PreTrainedModel>(
-    this: PreTrainedModelClass<M>,
+  static async fromPretrained<M extends PreTrainedModel, C extends PretrainedConfig>(
+    this: PreTrainedModelClass<M, C>,
     source: PretrainedSource | ModelFiles,
-    options: FromPretrainedOptions = {},
+    options: FromPretrainedOptions<C> = {},
   ): Promise<M> {
     const files = resolveSource("fromPretrained", source);
     let config = options.config;
