@@ -8,7 +8,10 @@ import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const modules = [{ wat: "packages/backend-cpu/wasm/gemm.wat", out: "packages/backend-cpu/src/gemm-wasm.ts", name: "gemmWasm" }];
+const modules = [
+  { wat: "packages/backend-cpu/wasm/gemm.wat", out: "packages/backend-cpu/src/gemm-wasm.ts", name: "gemmWasm" },
+  { wat: "packages/backend-cpu/wasm/math.wat", out: "packages/backend-cpu/src/math-wasm.ts", name: "mathWasm" },
+];
 
 const wabt = await wabtInit();
 let stale = false;

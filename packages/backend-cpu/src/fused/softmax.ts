@@ -1,6 +1,6 @@
 import type { HostArray, StridedRef } from "@dl/tensor";
 import { numel } from "@dl/tensor";
-import { exp32 } from "../elementwise.js";
+import { expShiftSum32 } from "../elementwise.js";
 import { allocArrayUninit, finalize } from "../storage.js";
 import { around, rowMajor } from "./row-major.js";
 
@@ -29,7 +29,7 @@ export function softmax(x: StridedRef, dim: number, log: boolean): HostArray {
       let sum = 0;
       if (inner === 1 && y instanceof Float32Array) {
         // Contiguous lines stored as float32: the backend's fast float32 exp, which also sums.
-        sum = exp32(y, q0, a, q0 + o, inner, len, m);
+        sum = expShiftSum32(y, q0, a, q0 + o, len, m);
       } else {
         for (let q = q0; q < end; q += inner) {
           const e = Math.exp((a[q + o] as number) - m);
