@@ -104,3 +104,12 @@ describeEachBackend("attention paths agree", () => {
     expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   });
 });
+
+it("logitsToKeep computes only the last positions' logits", async () => {
+  await import("../helpers/backends.js");
+  const m = await GPT2LMHeadModel.fromPretrained(model("gpt2"), { warn: () => {} });
+  const full = m.call(fromSpec(g.input_ids)).logits;
+  const last = m.call(fromSpec(g.input_ids), { logitsToKeep: 2 }).logits;
+  expect([...last.shape]).toEqual([2, 2, 48]);
+  expect(Array.from(last.dataSync())).toEqual(Array.from(full.narrow(1, 5, 2).contiguous().dataSync()));
+});

@@ -57,7 +57,14 @@ export interface CausalLM {
   training: boolean;
   call(
     inputIds: Tensor,
-    options: { attentionMask?: Tensor | null; positionIds?: Tensor | null; pastKeyValues?: [Tensor, Tensor][] | null; useCache?: boolean },
+    options: {
+      attentionMask?: Tensor | null;
+      positionIds?: Tensor | null;
+      pastKeyValues?: [Tensor, Tensor][] | null;
+      useCache?: boolean;
+      /** Only the last position's logits are needed (a model may ignore this). */
+      logitsToKeep?: number;
+    },
   ): { logits: Tensor; pastKeyValues: [Tensor, Tensor][] | null };
 }
 
@@ -119,9 +126,9 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
           // Hugging Face's position ids: cumsum(mask) - 1, with 1 at padded positions.
           const cs = sub(cumsum(mask, 1), 1);
           const pos = maskedFill(cs, eq(mask, 0), 1).narrow(1, L - feedLen, feedLen);
-          const out = model.call(feed, { attentionMask: mask, positionIds: pos, pastKeyValues: past, useCache });
+          const out = model.call(feed, { attentionMask: mask, positionIds: pos, pastKeyValues: past, useCache, logitsToKeep: 1 });
           const V = out.logits.shape[2] as number;
-          const last: Tensor = out.logits.narrow(1, feedLen - 1, 1).reshape(B, V);
+          const last: Tensor = out.logits.narrow(1, (out.logits.shape[1] as number) - 1, 1).reshape(B, V);
           return { last, past: out.pastKeyValues };
         }),
       );

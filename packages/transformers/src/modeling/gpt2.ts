@@ -295,6 +295,8 @@ export class GPT2Model extends GPT2PreTrainedModel {
 export interface GPT2LMHeadForwardOptions extends GPT2ForwardOptions {
   /** [B, T] targets; the loss compares logits[:, :-1] with labels[:, 1:], ignoring -100. */
   labels?: Tensor | null;
+  /** Compute logits for the last k positions only (transformers' logits_to_keep; 0 = all). generate uses 1. */
+  logitsToKeep?: number;
 }
 
 /** GPT-2 with the language-modeling head lm_head (tied to wte). */
@@ -320,7 +322,10 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
 
   forward(inputIds: Tensor | null, options: GPT2LMHeadForwardOptions = {}): CausalLMOutput {
     const out = this.transformer.call(inputIds, options);
-    const logits = this.lm_head.call(out.lastHiddenState);
+    const keep = options.logitsToKeep ?? 0;
+    const h = out.lastHiddenState;
+    const T = h.shape[1] as number;
+    const logits = this.lm_head.call(keep > 0 && keep < T ? h.narrow(1, T - keep, keep) : h);
     const loss = options.labels ? causalLmLoss(logits, options.labels) : null;
     return { loss, logits, pastKeyValues: out.pastKeyValues, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
