@@ -59,7 +59,7 @@ describeEachBackend("F.scaledDotProductAttention", (device) => {
           expectClose(r.k.grad as Tensor, c.gk);
           expectClose(r.v.grad as Tensor, c.gv);
         });
-      });
+      }, 120_000);
     }
     if (c.gmask) {
       it(`${c.name}: a float mask that requires grad gets PyTorch's gradient`, () => {
@@ -217,7 +217,8 @@ describeEachBackend("nn.MultiheadAttention", (device) => {
           ins.forEach((t, i) => expectClose(t.grad as Tensor, c.gInputs[i] as TSpec));
           for (const [name, p] of m.namedParameters()) expectClose(p.grad as Tensor, c.gparams[name] as TSpec);
         });
-      });
+        // The gpu compiles its shaders on the first cases.
+      }, 120_000);
     }
   }
 
