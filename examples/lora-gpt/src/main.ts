@@ -166,15 +166,15 @@ export async function main(options: RunOptions = {}): Promise<RunResult> {
     const config = new GPT2Config({
       vocabSize: CHARS.length,
       nPositions: 128,
-      nEmbd: smoke ? 32 : 96,
-      nLayer: smoke ? 1 : 3,
+      nEmbd: smoke ? 32 : 64,
+      nLayer: smoke ? 1 : 2,
       nHead: 4,
       bosTokenId: 0,
       eosTokenId: 0,
     });
     base = new GPT2LMHeadModel(config);
     print(`pretraining a ${base.numParameters().toLocaleString("en-US")}-parameter GPT-2 on news...`);
-    train(base, news, smoke ? 60 : 1500, 16, T, smoke ? 1e-2 : 3e-3, print, "news");
+    train(base, news, smoke ? 60 : 600, 16, T, smoke ? 1e-2 : 3e-3, print, "news");
     await base.savePretrained(baseDir);
     print(`base model: saved ${baseDir} (config.json + model.safetensors)`);
   }
@@ -195,7 +195,7 @@ export async function main(options: RunOptions = {}): Promise<RunResult> {
   });
   const peft = getPeftModel(base, config);
   peft.printTrainableParameters(print);
-  train(peft, romanceTrain, smoke ? 40 : 600, 16, T, smoke ? 1e-2 : 3e-3, print, "lora");
+  train(peft, romanceTrain, smoke ? 40 : 300, 16, T, smoke ? 1e-2 : 3e-3, print, "lora");
   const after = evalLoss(peft, romanceTest, T, smoke ? 4 : 40);
   print(`with the adapter, held-out romance loss ${before.toFixed(3)} -> ${after.toFixed(3)}`);
   print(`  sample: "${await sample(base, prompt, smoke ? 20 : 100)}"`);
