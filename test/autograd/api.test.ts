@@ -431,15 +431,15 @@ describeEachBackend("autograd API", () => {
 describe("assigning .grad", () => {
   it("checks shape, dtype, device and type as PyTorch does (a [1] grad on a [3] weight was applied to all three)", () => {
     registerBackend({ ...cpuBackend, name: "cpu2" });
-    const w = tensor([1, 2, 3], { requiresGrad: true });
+    const w = tensor([1, 2, 3], { requiresGrad: true, device: "cpu" });
     expect(() => {
-      w.grad = tensor([1]);
+      w.grad = tensor([1], { device: "cpu" });
     }).toThrow(ShapeError);
     expect(() => {
-      w.grad = tensor([1]);
+      w.grad = tensor([1], { device: "cpu" });
     }).toThrow("grad: assigned grad has data of a different size (the tensor has shape [3], the grad [1])");
     expect(() => {
-      w.grad = tensor([1, 1, 1], { dtype: "float64" });
+      w.grad = tensor([1, 1, 1], { dtype: "float64", device: "cpu" });
     }).toThrow("grad: assigned grad has data of a different type (the tensor is float32, the grad float64)");
     expect(() => {
       w.grad = tensor([1, 1, 1], { device: "cpu2" });
@@ -451,7 +451,7 @@ describe("assigning .grad", () => {
       w.grad = w;
     }).toThrow("grad: can't assign a tensor as its own grad");
     expect(w.grad).toBe(null);
-    w.grad = tensor([1, 1, 1]);
+    w.grad = tensor([1, 1, 1], { device: "cpu" });
     expect(w.grad?.tolist()).toEqual([1, 1, 1]);
     w.grad = null;
     expect(w.grad).toBe(null);
