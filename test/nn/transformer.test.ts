@@ -121,7 +121,7 @@ describeEachBackend("nn.Transformer layers", (device) => {
     expect((a as TransformerEncoderLayer)(randn([3, 2, 8])).shape).toEqual([3, 2, 8]);
     expect(a?.self_attn).not.toBe(layer.self_attn);
     expect(Object.keys(enc.stateDict())).toHaveLength(24);
-  });
+  }, 120_000);
 
   it("bias=false drops every bias (linear, attention and layer norm), as PyTorch 2.1+", () => {
     const m = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, bias: false });
@@ -144,7 +144,7 @@ describeEachBackend("nn.Transformer layers", (device) => {
     expect(a).not.toEqual(b);
     m.eval();
     expect(Array.from(m.forward(x).dataSync())).toEqual(Array.from(m.forward(x).dataSync()));
-  });
+  }, 120_000);
 
   it("Transformer rejects mismatched batch and feature sizes", () => {
     const m = new Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16 });
