@@ -11,7 +11,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDl } from "./lib/load.mjs";
 import { autogradWorkloads } from "./workloads/autograd.mjs";
+import { convWorkloads } from "./workloads/conv.mjs";
 import { kernelWorkloads } from "./workloads/kernels.mjs";
+import { lstmWorkloads } from "./workloads/lstm.mjs";
 import { trainingWorkloads } from "./workloads/training.mjs";
 import { transformerWorkloads } from "./workloads/transformer.mjs";
 
@@ -25,9 +27,14 @@ if (!only) throw new Error('profile.mjs: pass --only="part of a workload name"')
 const { dl, notes } = await loadDl();
 for (const n of notes) console.log(`note: ${n}`);
 dl.registerBackend(dl.cpuBackend);
-const w = [...kernelWorkloads(quick), ...autogradWorkloads(quick), ...transformerWorkloads(quick), ...trainingWorkloads(quick)].find((x) =>
-  x.name.includes(only),
-);
+const w = [
+  ...kernelWorkloads(quick),
+  ...convWorkloads(quick),
+  ...autogradWorkloads(quick),
+  ...transformerWorkloads(quick),
+  ...lstmWorkloads(quick),
+  ...trainingWorkloads(quick),
+].find((x) => x.name.includes(only));
 if (!w) throw new Error(`profile.mjs: no workload matches '${only}'`);
 const { run, dispose } = w.dl(dl);
 const call = () => {

@@ -11,6 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const modules = [
   { wat: "packages/backend-cpu/wasm/gemm.wat", out: "packages/backend-cpu/src/gemm-wasm.ts", name: "gemmWasm" },
   { wat: "packages/backend-cpu/wasm/math.wat", out: "packages/backend-cpu/src/math-wasm.ts", name: "mathWasm" },
+  { wat: "packages/backend-cpu/wasm/conv.wat", out: "packages/backend-cpu/src/conv-wasm.ts", name: "convWasm" },
 ];
 
 const wabt = await wabtInit();

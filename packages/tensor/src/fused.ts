@@ -83,6 +83,12 @@ export interface FusedKernels {
   /** col2im, im2col's adjoint: windows [N, C, kh, kw, ho, wo] (any strides) summed into a contiguous [N, C, H, W]. */
   col2im?: (cols: StridedRef, g: WindowGeometry) => unknown;
   /**
+   * conv2d forward without groups: x [N, C, H, W] and weight [O, C, kh, kw] (any strides), bias [O]
+   * or null, zero padding, into a contiguous [N, O, ho, wo]. May return undefined for a case it
+   * does not cover (a dtype, say): the caller then takes the generic im2col + matmul path.
+   */
+  conv2d?: (x: StridedRef, weight: StridedRef, bias: StridedRef | null, g: WindowGeometry) => unknown;
+  /**
    * Max pooling of x [N, C, H, W] over the windows of g: values [N, C, ho, wo] and the int64 flat
    * index (h * W + w) of each window's first maximum in row-major window order, NaN winning (the
    * first NaN); a window holding nothing above -inf gives -inf and its first position in the input.

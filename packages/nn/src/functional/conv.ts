@@ -1,4 +1,5 @@
 import { ArgumentError, DTypeError, ShapeError, type Tensor, add, fmtShape, matmul, assertTensor } from "@dl/tensor";
+import { fusedConv2d } from "./conv-fused.js";
 import {
   type ConvPadding,
   type Geometry,
@@ -127,6 +128,10 @@ function conv2dImpl(
     ho,
     wo,
   };
+  if (groups === 1) {
+    const y = fusedConv2d(x, weight, bias ?? null, g);
+    if (y) return y;
+  }
   const w2 = weight.reshape(groups, o / groups, (c / groups) * kh * kw);
   if (!hasFusedIm2col(x) && flatApplies(g)) {
     // Stride 1: windows as whole contiguous runs; output rows computed at every canvas position, then cropped.

@@ -1,0 +1,52 @@
+import { defineFunction } from "@dl/autograd";
+import { fusedKernel, matmul, sum, type Tensor } from "@dl/tensor";
+import { col2im, fromKernel, type Geometry, im2col } from "./im2col.js";
+
+/**
+ * conv2d (no groups) through the backend's fused conv2d kernel (implicit GEMM on the CPU: no
+ * im2col matrix, NCHW written directly). Its backward is the generic path's gradient composed
+ * from recorded ops (matmul, im2col, col2im), so higher derivatives work as before.
+ */
+const FusedConv2d = defineFunction("Conv2d", {
+  forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, data: unknown) {
+    ctx.data.g = g;
+    ctx.data.hasBias = bias !== null;
+    ctx.saveForBackward(x, weight);
+    return fromKernel(x, data, [g.n, weight.shape[0] as number, g.ho, g.wo]);
+  },
+  backward(ctx, gy) {
+    const [x, weight] = ctx.savedTensors as [Tensor, Tensor];
+    const g = ctx.data.g as Geometry;
+    const o = weight.shape[0] as number;
+    const k = g.c * g.kh * g.kw;
+    // gy as [O, N*L], the matmul's output layout in the generic path.
+    const gyM = gy.permute(1, 0, 2, 3).reshape(o, g.n * g.ho * g.wo);
+    const need = ctx.needsInputGrad;
+    const gx = need[0]
+      ? col2im(
+          matmul(weight.reshape(o, k).t(), gyM).view(g.c, g.kh, g.kw, g.n, g.ho, g.wo).permute(3, 0, 1, 2, 4, 5),
+          g,
+          [1, 2, 3, 0, 4, 5],
+        )
+      : null;
+    const gw = need[1]
+      ? matmul(
+          gyM,
+          im2col(x, g, [1, 2, 3, 0, 4, 5])
+            .view(k, g.n * g.ho * g.wo)
+            .t(),
+        ).view(weight.shape)
+      : null;
+    const grads = [gx, gw];
+    if (ctx.data.hasBias) grads.push(need[2] ? sum(gy, [0, 2, 3]) : null);
+    return grads;
+  },
+});
+
+/** The fused conv2d of x's backend for groups 1, or undefined (no kernel, or a case it does not cover). */
+export function fusedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): Tensor | undefined {
+  const kernel = fusedKernel(x, "conv2d");
+  if (!kernel || weight.shape[1] !== g.c) return undefined;
+  const data = kernel(x.ref, weight.ref, bias ? bias.ref : null, g);
+  return data === undefined ? undefined : FusedConv2d(x, weight, bias, g, data);
+}
