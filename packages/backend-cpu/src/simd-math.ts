@@ -20,6 +20,11 @@ export interface SimdMath {
   stream(fn: SimdUnary, out: Float32Array, o: number): UnaryStream;
   /** out[o + j] = e^(src[p + j] - shift) for j < n (contiguous); returns the float64 sum of the stored values. */
   expShiftSum(out: Float32Array, o: number, src: HostArray, p: number, n: number, shift: number): number;
+  /**
+   * One softmax row of n contiguous float32 values, all passes in the module (max, exp and sum,
+   * scale by the float32 reciprocal of the sum); false (nothing done) for rows over one chunk.
+   */
+  softmaxRow(out: Float32Array, o: number, src: Float32Array, p: number, n: number): boolean;
 }
 
 export interface UnaryStream {
@@ -55,6 +60,8 @@ function load(): SimdMath | undefined {
       erf: ex.erf_f32 as MapFn,
     };
     const expShiftSum = ex.exp_shift_sum_f32 as (p: number, n: number, shift: number) => number;
+    const max = ex.max_f32 as (p: number, n: number) => number;
+    const scale = ex.scale_f32 as (p: number, n: number, s: number) => void;
     return {
       stream(fn, out, o) {
         const map = maps[fn];
@@ -94,6 +101,15 @@ function load(): SimdMath | undefined {
           out.set(buf.subarray(0, m), o + done);
         }
         return sum;
+      },
+      softmaxRow(out, o, src, p, n) {
+        if (n > CHUNK) return false;
+        buf.set(src.subarray(p, p + n));
+        buf.fill(Number.NEGATIVE_INFINITY, n, (n + 3) & ~3);
+        const sum = expShiftSum(0, n, max(0, n));
+        scale(0, n, 1 / sum);
+        out.set(buf.subarray(0, n), o);
+        return true;
       },
     };
   } catch {

@@ -145,6 +145,31 @@
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (br $next))))
 
+  ;; softmax's max pass over n elements (the padding lanes hold -inf): NaN anywhere gives NaN
+  ;; (f32x4.max and f32.max propagate it), as the scalar loop does.
+  (func (export "max_f32") (param $p i32) (param $n i32) (result f32)
+    (local $end i32) (local $m v128)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $m (f32x4.splat (f32.const -inf)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $m (f32x4.max (local.get $m) (v128.load (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (br $next)))
+    (f32.max (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+             (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+
+  ;; softmax's last pass: x * s in place over ceil(n / 4) vectors.
+  (func (export "scale_f32") (param $p i32) (param $n i32) (param $s f32)
+    (local $end i32) (local $v v128)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $v (f32x4.splat (local.get $s)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (v128.store (local.get $p) (f32x4.mul (v128.load (local.get $p)) (local.get $v)))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (br $next))))
+
   ;; softmax's exp pass: e^(x - shift) in place over n elements (the padding lanes hold -inf, so
   ;; they add 0); returns the sum, accumulated in float64 pairs for float32-exact sums of long rows.
   (func (export "exp_shift_sum_f32") (param $p i32) (param $n i32) (param $shift f32) (result f64)
