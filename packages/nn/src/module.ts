@@ -18,8 +18,8 @@ export interface LoadResult {
 }
 
 /** A module is callable: `model(x)` is `model.call(x)`, forward with hooks (PyTorch's `module(x)`). */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the call signature of callable instances (see the constructor)
 export interface Module {
+  // biome-ignore lint/style/useShorthandFunctionType: an interface merges with the class; a type alias cannot
   (...args: Parameters<this["forward"]>): ReturnType<this["forward"]>;
 }
 
