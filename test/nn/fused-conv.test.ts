@@ -35,8 +35,15 @@ function input(shape: number[], strided: boolean | undefined): Tensor {
   return randn([n, h, w, c]).permute(0, 3, 1, 2);
 }
 
+/** The implicit-GEMM convolution kernels (test/nn/fused-conv2d.test.ts), which bypass im2col: detached here. */
+const GEMM_KERNELS = ["conv2d", "conv2dWeightGrad"] as const;
+
 /** Runs f on inputs with the fused kernels and on the generic path; asserts they agree and that the kernels ran. */
 function agree(device: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], want: { im2col?: boolean; col2im?: boolean } = {}) {
+  withoutKernels(device, GEMM_KERNELS, () => agreeIm2col(device, f, inputs, want));
+}
+
+function agreeIm2col(device: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], want: { im2col?: boolean; col2im?: boolean }) {
   const g = randn(f(...inputs).shape);
   const [fused, calls] = countingCalls(device, KERNELS, () => outputAndGrads(f, inputs, g));
   if (want.im2col ?? true) expect(calls.im2col).toBeGreaterThan(0);

@@ -1,10 +1,11 @@
 import type { StridedRef, WindowGeometry } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
-import { conv2dGemm } from "../src/fused/conv-gemm.js";
+import { conv2dGemm, conv2dWeightGradGemm } from "../src/fused/conv-gemm.js";
 
-// The implicit-GEMM conv2d forward against a direct float64 convolution, over geometries that
+// The implicit-GEMM conv2d forward and weight gradient against direct float64 sums, over geometries that
 // exercise its edges: ragged pixel panels (ho*wo not a multiple of 8), output channels not a
-// multiple of 4, several k-blocks (C*kh*kw > 256) and pixel blocks (ho*wo > 256), stride,
+// multiple of 4, several k-blocks (C*kh*kw > 256) and pixel blocks (ho*wo > 256; the weight
+// gradient's k dimension), taps not a multiple of 8, stride,
 // dilation, asymmetric padding, strided (non-contiguous) input and weight views, no bias.
 
 function values(n: number, seed: number): Float32Array {
@@ -72,9 +73,38 @@ function run({ x: [N, C, H, W], o: O, k: [kh, kw], stride = [1, 1], dil = [1, 1]
         }
   // float32 accumulation: error within a few float32 epsilons of the sum of magnitudes.
   expect(worst).toBeLessThan(1e-6);
+
+  // The weight gradient from an output gradient gy (contiguous, or a strided view) against the direct sum.
+  const gyd = values(N * O * ho * wo * 2, 4);
+  const gys = transposedX ? [O * ho * wo * 2, ho * wo * 2, wo * 2, 2] : contiguous([N, O, ho, wo]);
+  const gyAt = (n: number, o: number, oy: number, ox: number) =>
+    gyd[n * (gys[0] as number) + o * (gys[1] as number) + oy * (gys[2] as number) + ox * (gys[3] as number)] as number;
+  const gw = conv2dWeightGradGemm(ref(gyd, [N, O, ho, wo], gys), ref(xd, [N, C, H, W], xs), g) as Float32Array;
+  expect(gw.length).toBe(O * C * kh * kw);
+  let worstW = 0;
+  for (let o = 0; o < O; o++)
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) {
+          let acc = 0;
+          let mag = 0;
+          for (let n = 0; n < N; n++)
+            for (let oy = 0; oy < ho; oy++)
+              for (let ox = 0; ox < wo; ox++) {
+                const r = oy * stride[0] - pt + i * dil[0];
+                const col = ox * stride[1] - pl + j * dil[1];
+                if (r < 0 || r >= H || col < 0 || col >= W) continue;
+                const t = gyAt(n, o, oy, ox) * at(n, c, r, col);
+                acc += t;
+                mag += Math.abs(t);
+              }
+          const got = gw[((o * C + c) * kh + i) * kw + j] as number;
+          worstW = Math.max(worstW, Math.abs(got - acc) / Math.max(mag, 1e-30));
+        }
+  expect(worstW).toBeLessThan(1e-6);
 }
 
-describe("cpu backend: conv2d as an implicit GEMM (fused conv2d)", () => {
+describe("cpu backend: conv2d and its weight gradient as implicit GEMMs (fused conv2d, conv2dWeightGrad)", () => {
   it("3x3, padding 1, 3 input channels (ragged last panel, 5 output channels)", () => run({ x: [2, 3, 9, 7], o: 5, k: [3, 3], pad: [1, 1, 1, 1] }));
   it("several k-blocks and pixel blocks: 32 channels x 3x3 = 288 > 256, 20x20 outputs > 256", () =>
     run({ x: [2, 32, 20, 20], o: 9, k: [3, 3], pad: [1, 1, 1, 1] }));
@@ -87,5 +117,6 @@ describe("cpu backend: conv2d as an implicit GEMM (fused conv2d)", () => {
     const w: StridedRef = { data: new Float64Array(1), dtype: "float64", shape: [1, 1, 1, 1], strides: [1, 1, 1, 1], offset: 0 };
     const g = { n: 1, c: 1, h: 2, w: 2, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 2, wo: 2 };
     expect(conv2dGemm(x, w, null, g)).toBeUndefined();
+    expect(conv2dWeightGradGemm(x, x, g)).toBeUndefined();
   });
 });

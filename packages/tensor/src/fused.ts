@@ -89,6 +89,12 @@ export interface FusedKernels {
    */
   conv2d?: (x: StridedRef, weight: StridedRef, bias: StridedRef | null, g: WindowGeometry) => unknown;
   /**
+   * conv2d's weight gradient without groups: from gy [N, O, ho, wo] and x [N, C, H, W] (any
+   * strides), the contiguous [O, C, kh, kw] sum over images and output pixels of gy times the input
+   * windows. May return undefined for a case it does not cover (then the generic path).
+   */
+  conv2dWeightGrad?: (gy: StridedRef, x: StridedRef, g: WindowGeometry) => unknown;
+  /**
    * Max pooling of x [N, C, H, W] over the windows of g: values [N, C, ho, wo] and the int64 flat
    * index (h * W + w) of each window's first maximum in row-major window order, NaN winning (the
    * first NaN); a window holding nothing above -inf gives -inf and its first position in the input.

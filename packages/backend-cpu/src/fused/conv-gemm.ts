@@ -25,9 +25,11 @@ const NB = 256; // output pixels per packed B block (KC x NB floats, 256 KiB)
 
 type KernelFn = (ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number) => void;
 type PackFn = (bp: number, canvas: number, taps: number, kc: number, corners: number, np: number) => void;
+type PackTFn = (bp: number, canvas: number, taps: number, np: number, corners: number, kc: number) => void;
 interface Engine {
   run: KernelFn;
   pack: PackFn;
+  packT: PackTFn;
   memory: WebAssembly.Memory;
 }
 
@@ -47,8 +49,8 @@ function getEngine(): Engine | undefined {
     const ex = new WebAssembly.Instance(new WebAssembly.Module(gemm), {}).exports;
     const memory = ex.memory as WebAssembly.Memory;
     // The packing module works in the gemm module's memory: its panels are the kernel's input.
-    const pack = new WebAssembly.Instance(new WebAssembly.Module(conv), { gemm: { memory } }).exports.pack_b as PackFn;
-    engine = { run: ex.gemm_f32 as KernelFn, pack, memory };
+    const packs = new WebAssembly.Instance(new WebAssembly.Module(conv), { gemm: { memory } }).exports;
+    engine = { run: ex.gemm_f32 as KernelFn, pack: packs.pack_b as PackFn, packT: packs.pack_bt as PackTFn, memory };
   } catch {
     engine = undefined;
   }
@@ -129,24 +131,12 @@ export function conv2dGemm(x: StridedRef, w: StridedRef, bias: StridedRef | null
     const oy = (p / wo) | 0;
     i32[cornerBase + p] = 4 * (oy * g.sh * cw + (p - oy * wo) * g.sw);
   }
-  const xd = x.data as HostArray;
-  const [xsN, xsC, xsH, xsW] = x.strides as [number, number, number, number];
   const bd = bias ? (bias.data as HostArray) : null;
   const bs = bias ? (bias.strides[0] as number) : 0;
   const bOff = bias ? bias.offset : 0;
 
   for (let n = 0; n < N; n++) {
-    // Copy the image into the canvas (zeros where the windows reach the padding).
-    f.fill(0, canvasBase, canvasBase + C * plane);
-    for (let c = 0; c < C; c++) {
-      for (let r = Math.max(0, g.pt); r < Math.min(ch, g.h + g.pt); r++) {
-        const c0 = Math.max(0, g.pl);
-        const c1 = Math.min(cw, g.w + g.pl);
-        let q = x.offset + n * xsN + c * xsC + (r - g.pt) * xsH + (c0 - g.pl) * xsW;
-        const o = canvasBase + c * plane + r * cw;
-        for (let col = c0; col < c1; col++, q += xsW) f[o + col] = xd[q] as number;
-      }
-    }
+    fillCanvas(f, canvasBase, x, n, g, ch, cw);
     for (let p0 = 0; p0 < Lp; p0 += NB) {
       const nb = Math.min(NB, Lp - p0);
       f.fill(0, cBase, cBase + mp * MR * NB);
@@ -173,5 +163,96 @@ export function conv2dGemm(x: StridedRef, w: StridedRef, bias: StridedRef | null
       }
     }
   }
+  return out;
+}
+
+/** Copies image n of x into the zero-padded canvas at f[base...] (C planes of ch x cw). */
+function fillCanvas(f: Float32Array, base: number, x: StridedRef, n: number, g: WindowGeometry, ch: number, cw: number): void {
+  const xd = x.data as HostArray;
+  const [xsN, xsC, xsH, xsW] = x.strides as [number, number, number, number];
+  const plane = ch * cw;
+  f.fill(0, base, base + g.c * plane);
+  const c0 = Math.max(0, g.pl);
+  const c1 = Math.min(cw, g.w + g.pl);
+  for (let c = 0; c < g.c; c++) {
+    for (let r = Math.max(0, g.pt); r < Math.min(ch, g.h + g.pt); r++) {
+      let q = x.offset + n * xsN + c * xsC + (r - g.pt) * xsH + (c0 - g.pl) * xsW;
+      const o = base + c * plane + r * cw;
+      for (let col = c0; col < c1; col++, q += xsW) f[o + col] = xd[q] as number;
+    }
+  }
+}
+
+/**
+ * conv2d's weight gradient as an implicit GEMM: gW (O x K) = sum over images of gY[n] (O x ho*wo)
+ * . windows(x[n])^T (ho*wo x K). gY is packed into the kernel's A panels (pixels as the k
+ * dimension, in blocks of KC), the windows straight from the image's canvas into B panels of 8
+ * taps (pack_bt), and the kernel accumulates every image and pixel block into one C (O x K) that
+ * never leaves the module until the end. float32 only, as conv2dGemm.
+ */
+export function conv2dWeightGradGemm(gy: StridedRef, x: StridedRef, g: WindowGeometry): HostArray | undefined {
+  if (x.dtype !== "float32" || gy.dtype !== "float32") return undefined;
+  const e = getEngine();
+  if (!e) return undefined;
+  const O = gy.shape[1] as number;
+  const { n: N, c: C, kh, kw, ho, wo } = g;
+  const K = C * kh * kw;
+  const L = ho * wo;
+  const out = allocArrayUninit(O * K, "float32") as Float32Array;
+  if (out.length === 0) return out;
+  if (N === 0 || L === 0) return out.fill(0);
+  const mp = Math.ceil(O / MR);
+  const Kp = Math.ceil(K / NR) * NR;
+  const ch = (ho - 1) * g.sh + (kh - 1) * g.dh + 1;
+  const cw = (wo - 1) * g.sw + (kw - 1) * g.dw + 1;
+  const plane = ch * cw;
+  // Layout (floats): A block (mp*MR x KC), B block (Kp x KC), C (mp*MR x Kp), canvas, taps (Kp), corners (L).
+  const aBase = 0;
+  const bBase = aBase + mp * MR * KC;
+  const cBase = bBase + Kp * KC;
+  const canvasBase = cBase + mp * MR * Kp;
+  const tapBase = canvasBase + C * plane;
+  const cornerBase = tapBase + Kp;
+  const f = heap(e, cornerBase + L);
+  const i32 = new Int32Array(f.buffer);
+  for (let k = 0; k < K; k++) {
+    const c = (k / (kh * kw)) | 0;
+    const t = k - c * kh * kw;
+    const i = (t / kw) | 0;
+    i32[tapBase + k] = 4 * (c * plane + i * g.dh * cw + (t - i * kw) * g.dw);
+  }
+  // Taps past K (the last panel's padding) read any canvas cell: they feed C columns that are dropped.
+  i32.fill(0, tapBase + K, tapBase + Kp);
+  const gyPix = new Int32Array(L); // gy's offset of each output pixel within an (n, o) plane
+  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
+  for (let p = 0; p < L; p++) {
+    const oy = (p / wo) | 0;
+    i32[cornerBase + p] = 4 * (oy * g.sh * cw + (p - oy * wo) * g.sw);
+    gyPix[p] = oy * gsH + (p - oy * wo) * gsW;
+  }
+  const gd = gy.data as HostArray;
+  f.fill(0, cBase, cBase + mp * MR * Kp);
+  for (let n = 0; n < N; n++) {
+    fillCanvas(f, canvasBase, x, n, g, ch, cw);
+    for (let p0 = 0; p0 < L; p0 += KC) {
+      const kc = Math.min(KC, L - p0);
+      // A block: mp panels of MR output channels, pixel-major; channels past O are zero.
+      for (let ip = 0; ip < mp; ip++) {
+        const q0 = aBase + ip * MR * kc;
+        for (let r = 0; r < MR; r++) {
+          const o = ip * MR + r;
+          if (o >= O) {
+            for (let j = 0; j < kc; j++) f[q0 + j * MR + r] = 0;
+            continue;
+          }
+          const base = gy.offset + n * gsN + o * gsO;
+          for (let j = 0; j < kc; j++) f[q0 + j * MR + r] = gd[base + (gyPix[p0 + j] as number)] as number;
+        }
+      }
+      e.packT(4 * bBase, 4 * canvasBase, 4 * tapBase, Kp / NR, 4 * (cornerBase + p0), kc);
+      e.run(4 * aBase, 4 * bBase, 4 * cBase, mp, Kp / NR, kc, 4 * Kp);
+    }
+  }
+  for (let o = 0; o < O; o++) out.set(f.subarray(cBase + o * Kp, cBase + o * Kp + K), o * K);
   return out;
 }

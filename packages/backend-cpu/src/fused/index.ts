@@ -1,7 +1,7 @@
 import type { FusedKernels } from "@dl/tensor";
 import { attention, attentionBackward } from "./attention.js";
 import { col2im, im2col } from "./conv.js";
-import { conv2dGemm } from "./conv-gemm.js";
+import { conv2dGemm, conv2dWeightGradGemm } from "./conv-gemm.js";
 import { layerNorm, layerNormBackward } from "./norm.js";
 import { adamStep, sgdStep } from "./optim.js";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.js";
@@ -16,6 +16,7 @@ export const cpuFusedKernels: FusedKernels = {
   im2col,
   col2im,
   conv2d: conv2dGemm,
+  conv2dWeightGrad: conv2dWeightGradGemm,
   maxPool2d,
   maxPool2dBackward,
   avgPool2d,

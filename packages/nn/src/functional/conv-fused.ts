@@ -1,11 +1,12 @@
 import { defineFunction } from "@dl/autograd";
-import { fusedKernel, matmul, sum, type Tensor } from "@dl/tensor";
+import { fusedKernel, isGradEnabled, matmul, sum, type Tensor } from "@dl/tensor";
 import { col2im, fromKernel, type Geometry, im2col } from "./im2col.js";
 
 /**
  * conv2d (no groups) through the backend's fused conv2d kernel (implicit GEMM on the CPU: no
  * im2col matrix, NCHW written directly). Its backward is the generic path's gradient composed
- * from recorded ops (matmul, im2col, col2im), so higher derivatives work as before.
+ * from recorded ops (matmul, im2col, col2im), so higher derivatives work as before; the weight
+ * gradient has its own fused kernel (conv2dWeightGrad) where the backward is not recorded.
  */
 const FusedConv2d = defineFunction("Conv2d", {
   forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, data: unknown) {
@@ -19,24 +20,25 @@ const FusedConv2d = defineFunction("Conv2d", {
     const g = ctx.data.g as Geometry;
     const o = weight.shape[0] as number;
     const k = g.c * g.kh * g.kw;
-    // gy as [O, N*L], the matmul's output layout in the generic path.
-    const gyM = gy.permute(1, 0, 2, 3).reshape(o, g.n * g.ho * g.wo);
+    // gy as [O, N*L], the matmul's output layout in the generic path (a copy: made only if used).
+    const gyM = () => gy.permute(1, 0, 2, 3).reshape(o, g.n * g.ho * g.wo);
     const need = ctx.needsInputGrad;
     const gx = need[0]
       ? col2im(
-          matmul(weight.reshape(o, k).t(), gyM).view(g.c, g.kh, g.kw, g.n, g.ho, g.wo).permute(3, 0, 1, 2, 4, 5),
+          matmul(weight.reshape(o, k).t(), gyM()).view(g.c, g.kh, g.kw, g.n, g.ho, g.wo).permute(3, 0, 1, 2, 4, 5),
           g,
           [1, 2, 3, 0, 4, 5],
         )
       : null;
-    const gw = need[1]
-      ? matmul(
-          gyM,
-          im2col(x, g, [1, 2, 3, 0, 4, 5])
-            .view(k, g.n * g.ho * g.wo)
-            .t(),
-        ).view(weight.shape)
-      : null;
+    // The weight gradient's own fused kernel, unless this backward is itself recorded (createGraph).
+    const wk = need[1] && !isGradEnabled() ? fusedKernel(x, "conv2dWeightGrad") : undefined;
+    const gwData = wk ? wk(gy.ref, x.ref, g) : undefined;
+    let gw: Tensor | null = null;
+    if (gwData !== undefined) gw = fromKernel(x, gwData, weight.shape);
+    else if (need[1]) {
+      const cols = im2col(x, g, [1, 2, 3, 0, 4, 5]).view(k, g.n * g.ho * g.wo);
+      gw = matmul(gyM(), cols.t()).view(weight.shape);
+    }
     const grads = [gx, gw];
     if (ctx.data.hasBias) grads.push(need[2] ? sum(gy, [0, 2, 3]) : null);
     return grads;
