@@ -205,6 +205,13 @@ function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: numb
         out[o + j] = v * v;
       }
       return;
+    case "relu":
+      // As math.ts: NaN and -0 pass through.
+      for (let j = 0; j < n; j++, p += s) {
+        const v = src[p] as number;
+        out[o + j] = v < 0 ? 0 : v;
+      }
+      return;
     case "sigmoid":
       // Same two-sided formula as math.ts (no overflow for large |x|).
       for (let j = 0; j < n; j++, p += s) {
@@ -282,6 +289,19 @@ function binaryRow(
         const v = b[pb] as number;
         for (let j = o; j < end; j++, pa++) out[j] = (a[pa] as number) / v;
       } else for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) / (b[pb] as number);
+      return;
+    // Comparisons (relu's and max pooling's masks in every backward): inline, as math.ts.
+    case "gt":
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) > (b[pb] as number) ? 1 : 0;
+      return;
+    case "lt":
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) < (b[pb] as number) ? 1 : 0;
+      return;
+    case "ge":
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) >= (b[pb] as number) ? 1 : 0;
+      return;
+    case "le":
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) <= (b[pb] as number) ? 1 : 0;
       return;
   }
   const f = binaryFns[op];
