@@ -42,6 +42,7 @@ export const LAYERS = {
   "@dl/optim": { dl: { "@dl/tensor": ANY, "@dl/autograd": ANY, "@dl/nn": TYPES } },
   "@dl/transformers": { dl: { "@dl/tensor": ANY, "@dl/autograd": ANY, "@dl/nn": ANY } },
   "@dl/peft": { dl: { "@dl/tensor": ANY, "@dl/autograd": ANY, "@dl/nn": ANY, "@dl/transformers": ANY } },
+  "@dl/profiler": { dl: { "@dl/tensor": ANY, "@dl/autograd": ANY, "@dl/nn": ANY } },
 };
 
 /**
@@ -62,6 +63,8 @@ export const NODE_BUILTIN_ALLOWLIST = {
   // fromPretrained(dir) / savePretrained(dir): the same pattern, a dynamic import("node:fs/promises")
   // reached only when a directory path is given; URL bases and { file: contents } objects need no Node.
   "@dl/transformers": ["src/hub/node-fs.ts"],
+  // exportChromeTrace(path): a dynamic import("node:fs/promises") reached only when writing a file.
+  "@dl/profiler": ["src/chrome-trace.ts"],
 };
 
 const SOURCE_EXT = /\.(?:ts|mts|cts|tsx|js|mjs|cjs)$/;

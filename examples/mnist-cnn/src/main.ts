@@ -18,47 +18,21 @@
  *      node dist/main.mjs --epochs 5 --checkpoint ./mnist.safetensors
  *      xvfb-run -a node dist/main.mjs --smoke --device gpu   the same script on the gpu.js backend
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DataLoader, randomSplit, TensorDataset } from "@dl/data";
 import { CrossEntropyLoss, load, save } from "@dl/nn";
 import { Adam, CosineAnnealingLR } from "@dl/optim";
-import { fromArray, Generator, getBackend, getDefaultDevice, manualSeed, setDefaultDevice, type Tensor, tidy } from "@dl/tensor";
-import { evaluate, normalizeImages, SimpleCNN, trainStep, useDevice } from "./train.js";
+import { Generator, getBackend, getDefaultDevice, manualSeed, setDefaultDevice, type Tensor, tidy } from "@dl/tensor";
+import { loadMnist } from "./data.js";
+import { evaluate, SimpleCNN, trainStep, useDevice } from "./train.js";
 
 // The model and the training step live in train.ts (no Node imports: browser bundles use it too).
 export { evaluate, MEAN, normalizeImages, SimpleCNN, STD, trainMnist, trainStep, useDevice } from "./train.js";
 
-/** The folder of the `mnist` package's <digit>.json files. */
-export function mnistDigitsDir(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve("mnist/package.json")), "src", "digits");
-}
-
-/**
- * Every digit of the `mnist` package: images [10000, 1, 28, 28] float32 (normalized) and labels
- * [10000] int64, digit after digit (the split shuffles them).
- */
-export function loadMnist(dir = mnistDigitsDir()): { images: Tensor; labels: Tensor } {
-  const parts: number[][] = [];
-  const labels: number[] = [];
-  for (let d = 0; d < 10; d++) {
-    const { data } = JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] };
-    parts.push(data);
-    for (let i = 0; i < data.length / 784; i++) labels.push(d);
-  }
-  const pixels = new Float32Array(labels.length * 784);
-  let at = 0;
-  for (const p of parts) {
-    pixels.set(p, at);
-    at += p.length;
-  }
-  const images = normalizeImages(pixels, labels.length);
-  return { images, labels: fromArray(labels, [labels.length], { dtype: "int64" }) };
-}
+// Reading the digits lives in data.ts (the profiler example reads them too).
+export { loadMnist, mnistDigitsDir } from "./data.js";
 
 export interface Options {
   /** A few seconds: 1,280 training images, 500 test images, one epoch. */

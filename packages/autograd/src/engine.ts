@@ -65,6 +65,21 @@ export interface RunOptions {
 
 const builtinFormulas = new Set<unknown>(Object.values(formulas));
 
+/** What a profiler sees of backward: each node's formula run, by PyTorch's grad_fn name. */
+export interface BackwardObserver {
+  begin(name: string): void;
+  end(name: string): void;
+}
+
+let observer: BackwardObserver | null = null;
+
+/** Installs (or with null removes) the backward observer; returns the previous one. */
+export function setBackwardObserver(o: BackwardObserver | null): BackwardObserver | null {
+  const prev = observer;
+  observer = o;
+  return prev;
+}
+
 /** Backpropagates from roots with the given gradients. Returns captured gradients when asked. */
 export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], options: RunOptions): (Tensor | undefined)[] {
   const createGraph = options.createGraph ?? false;
@@ -114,6 +129,8 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
       if (out !== null && !capture) out.grad = ownGrad(out, out.grad ? binaryAdd(out.grad, g) : g.clone());
       const wanted = captureByNode?.get(node);
       if (wanted) captured.set(wanted, g);
+      const observed = observer;
+      observed?.begin(node.name());
       let inputGrads: (Tensor | null)[];
       // Custom functions' backward is user code that may keep its gradient (rnn-ops' split hub
       // does): only the built-in formulas' gradients are freed.
@@ -142,6 +159,7 @@ export function runBackward(roots: readonly Tensor[], grads: readonly Tensor[], 
       });
       if (!wanted) consumed(g, ...inputGrads);
       if (!retainGraph) node.release();
+      observed?.end(node.name());
     }
     for (const [acc, g0] of leafGrads) {
       const leaf = acc.variable;

@@ -1,5 +1,5 @@
 export { checkpoint } from "./checkpoint.js";
-export { isAnomalyEnabled, setDetectAnomaly } from "./engine.js";
+export { type BackwardObserver, isAnomalyEnabled, setBackwardObserver, setDetectAnomaly } from "./engine.js";
 export { FunctionCtx, type FunctionDef, defineFunction } from "./function.js";
 export { grad, type GradOptions } from "./grad.js";
 export { enableGrad, inferenceMode, isGradEnabled, noGrad, setGradEnabled } from "./grad-mode.js";

@@ -1,7 +1,14 @@
 export * from "./containers.js";
 export * as F from "./functional/index.js";
 export * as init from "./init.js";
-export { type LoadResult, Module, type RemovableHandle, type StateDict } from "./module.js";
+export {
+  type LoadResult,
+  Module,
+  type RemovableHandle,
+  type StateDict,
+  registerModuleForwardHook,
+  registerModuleForwardPreHook,
+} from "./module.js";
 export * from "./modules/activation.js";
 export * from "./modules/attention.js";
 export * from "./modules/bilinear.js";

@@ -67,6 +67,12 @@ export abstract class Module {
 
   /** Runs forward with hooks: module(x) in PyTorch. */
   call(...args: Parameters<this["forward"]>): ReturnType<this["forward"]> {
+    if (globalPreHooks.length || globalHooks.length) return this.callWithGlobalHooks(args) as ReturnType<this["forward"]>;
+    return this.runHooked(args) as ReturnType<this["forward"]>;
+  }
+
+  /** forward with this module's own hooks. */
+  private runHooked(args: unknown[]): unknown {
     let a: unknown[] = args;
     for (const h of this._preHooks) {
       const r = h(this, a);
@@ -79,7 +85,22 @@ export abstract class Module {
       if (r !== undefined) out = r;
     }
     if (this._backwardHooks.length && out instanceof Tensor && out.requiresGrad) out = this.hookOutput(out);
-    return out as ReturnType<this["forward"]>;
+    return out;
+  }
+
+  /** call() with the global hooks of registerModuleForwardPreHook / registerModuleForwardHook around it. */
+  private callWithGlobalHooks(args: unknown[]): unknown {
+    let a = args;
+    for (const h of globalPreHooks) {
+      const r = h(this, a);
+      if (r !== undefined) a = Array.isArray(r) ? r : [r];
+    }
+    let out = this.runHooked(a);
+    for (const h of globalHooks) {
+      const r = h(this, a, out);
+      if (r !== undefined) out = r;
+    }
+    return out;
   }
 
   // ---- registration ----
@@ -407,6 +428,32 @@ export abstract class Module {
     const body = [...(extra ? extra.split("\n") : []), ...lines].map((l) => `  ${l}`).join("\n");
     return `${head}\n${body}\n)`;
   }
+}
+
+const globalPreHooks: ForwardPreHook[] = [];
+const globalHooks: ForwardHook[] = [];
+
+function removable<T>(list: T[], hook: T): RemovableHandle {
+  list.push(hook);
+  return {
+    remove: () => {
+      const i = list.indexOf(hook);
+      if (i >= 0) list.splice(i, 1);
+    },
+  };
+}
+
+/**
+ * torch.nn.modules.module.register_module_forward_pre_hook: a hook run before every module's
+ * forward (before the module's own pre-hooks), e.g. for profilers and tracers.
+ */
+export function registerModuleForwardPreHook(hook: ForwardPreHook): RemovableHandle {
+  return removable(globalPreHooks, hook);
+}
+
+/** torch.nn.modules.module.register_module_forward_hook: a hook run after every module's forward (after its own hooks). */
+export function registerModuleForwardHook(hook: ForwardHook): RemovableHandle {
+  return removable(globalHooks, hook);
 }
 
 function checkName(op: string, name: string): void {

@@ -129,3 +129,8 @@ export function setDefaultDevice(device: string): void {
 export function getDefaultDevice(): string {
   return defaultDevice;
 }
+
+/** The registered backends (device name -> backend), e.g. for a profiler that instruments them all. */
+export function registeredBackends(): ReadonlyMap<string, Backend> {
+  return registry;
+}
