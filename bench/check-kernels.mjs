@@ -119,6 +119,17 @@ export function checkKernels(backend, castScalar, setMatmulEngine, matmulEngine)
 
 const ref1 = (data, dtype) => ({ data, dtype, shape: [data.length], strides: [1], offset: 0 });
 
+const f32 = new Float32Array(1);
+const bits = new Int32Array(f32.buffer);
+/** Distance of two float32 values in ulps (units of the float32 spacing, subnormals included). */
+function ulps(a, b) {
+  const ord = (v) => {
+    f32[0] = v;
+    return bits[0] < 0 ? -(bits[0] & 0x7fffffff) : bits[0];
+  };
+  return Math.abs(ord(a) - ord(b));
+}
+
 /** float32 exp (a polynomial, not Math.exp) must round to Math.exp's float32 result within 1 ulp. */
 function checkExp(backend) {
   const x = new Float32Array(400000);
@@ -131,7 +142,7 @@ function checkExp(backend) {
   for (let i = 0; i < x.length; i++) {
     const want = Math.fround(Math.exp(x[i]));
     const got = out[i];
-    const ok = Number.isNaN(want) ? Number.isNaN(got) : got === want || Math.abs(got - want) <= Math.abs(want) * 2 ** -23;
+    const ok = Number.isNaN(want) ? Number.isNaN(got) : got === want || ulps(got, want) <= 1;
     if (!ok && bad++ === 0) first = `exp(${x[i]}) = ${got}, want ${want}`;
   }
   backend.dispose(out);
