@@ -40,10 +40,11 @@ export class Sequential extends Module {
     return this.children();
   }
 
-  forward(input: unknown): unknown {
-    let x = input;
+  /** Each child's output is the next one's input (typed for the usual tensor-to-tensor chain). */
+  forward(input: Tensor): Tensor {
+    let x: unknown = input;
     for (const m of this.children()) x = m.call(x as never);
-    return x;
+    return x as Tensor;
   }
 }
 

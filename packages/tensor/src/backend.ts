@@ -90,6 +90,16 @@ export interface Backend {
 }
 
 const registry = new Map<string, Backend>();
+
+/**
+ * Every copy of @dl/tensor loaded in this JavaScript realm adds its registry here, so that a device
+ * missing from this copy but registered in another is reported as what it is: two copies of the
+ * package (it is a peer dependency of every dl package: one copy per app).
+ */
+const COPIES = Symbol.for("@dl/tensor registries");
+const copies: Map<string, Backend>[] = ((globalThis as Record<symbol, unknown>)[COPIES] as Map<string, Backend>[] | undefined) ?? [];
+(globalThis as Record<symbol, unknown>)[COPIES] = copies;
+copies.push(registry);
 let defaultDevice = "cpu";
 
 /** Makes a backend available under its device name (e.g. registerBackend(cpuBackend)). */
@@ -100,6 +110,15 @@ export function registerBackend(backend: Backend): void {
 export function getBackend(device: string, op = "getBackend"): Backend {
   const b = registry.get(deviceType(device));
   if (!b) {
+    const type = deviceType(device);
+    if (copies.some((r) => r !== registry && r.has(type))) {
+      throw new DeviceError(
+        op,
+        `no backend registered for device '${device}' in this copy of @dl/tensor, but another copy loaded in this app has one: ` +
+          "two copies of @dl/tensor are loaded (each holds its own backend registry). Install @dl/tensor once, at the top level " +
+          "(it is a peer dependency of every dl package), e.g. `npm dedupe`, or alias it to one copy in your bundler",
+      );
+    }
     const known = [...registry.keys()];
     throw new DeviceError(
       op,

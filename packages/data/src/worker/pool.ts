@@ -10,9 +10,24 @@ export interface WorkerCallbacks {
   onExit(code: number): void;
 }
 
+/**
+ * What postMessage may transfer (ArrayBuffers, MessagePorts, ...). Structural, so that the
+ * published types need neither the DOM lib nor Node's worker_threads types.
+ */
+export type TransferList = readonly object[];
+
+/** The Web Worker API this package uses (a structural subset of the DOM's Worker). */
+export interface WebWorkerLike {
+  postMessage(message: unknown, transfer: object[]): void;
+  terminate(): void;
+  addEventListener(type: "message", listener: (e: { data: unknown }) => void): void;
+  addEventListener(type: "messageerror", listener: () => void): void;
+  addEventListener(type: "error", listener: (e: { error?: unknown; message?: string; preventDefault(): void }) => void): void;
+}
+
 /** One started worker, as the pool drives it. */
 export interface WorkerHandle {
-  post(message: unknown, transfer?: Transferable[]): void;
+  post(message: unknown, transfer?: TransferList): void;
   terminate(): void;
   /** Node only: keep the process alive while the worker has work (ref) or not (unref). */
   ref?(): void;
@@ -59,7 +74,11 @@ export function nodeWorkerFactory(workerThreads: NodeWorkerThreads): WorkerFacto
 }
 
 /** A WorkerFactory over the Web Worker API (module workers from a Blob URL). */
-export function webWorkerFactory(WorkerCtor: typeof Worker = globalThis.Worker): WorkerFactory {
+export function webWorkerFactory(
+  WorkerCtor: new (url: string, options: { type: "module"; name?: string }) => WebWorkerLike = (globalThis as unknown as {
+    Worker: new (url: string, options: { type: "module"; name?: string }) => WebWorkerLike;
+  }).Worker,
+): WorkerFactory {
   return ({ source, name, onMessage, onError }) => {
     const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     const w = new WorkerCtor(url, { type: "module", name });
@@ -70,7 +89,7 @@ export function webWorkerFactory(WorkerCtor: typeof Worker = globalThis.Worker):
       onError(e.error instanceof Error ? e.error : new Error(e.message || "uncaught error in the worker script"));
     });
     return {
-      post: (m, transfer) => w.postMessage(m, transfer ?? []),
+      post: (m, transfer) => w.postMessage(m, [...(transfer ?? [])]),
       terminate: () => {
         w.terminate();
         URL.revokeObjectURL(url);
