@@ -66,7 +66,9 @@ type PostProcessorFn = (a: string[], b: string[] | null, addSpecial: boolean) =>
  * truncation, special tokens, and int64 tensors for the model.
  */
 export class PreTrainedTokenizer {
-  readonly tokenizer: Tokenizer;
+  // Private: the published .d.ts then never loads @huggingface/tokenizers' own types, whose
+  // extensionless relative imports fail to check under moduleResolution NodeNext.
+  private readonly tokenizer: Tokenizer;
   /** tokenizer_config.json (kept and written back). */
   readonly config: Record<string, unknown>;
   /** Which side padding goes ("right"; "left" for batched generation with a decoder). */
