@@ -485,7 +485,7 @@ export function main(options: Options = {}): Result {
   const start = performance.now();
   const print = options.print ?? console.log;
   const smoke = options.smoke ?? false;
-  const epochs = options.epochs ?? (smoke ? 3 : 6);
+  const epochs = options.epochs ?? (smoke ? 3 : 4);
   const perGenre = options.perGenre ?? (smoke ? 400 : 2000);
   const seed = options.seed ?? 0;
 
