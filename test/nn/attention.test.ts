@@ -1,6 +1,6 @@
 import { gradcheck, gradgradcheck } from "@dl/autograd";
 import { F, MultiheadAttention, Transformer } from "@dl/nn";
-import { type Tensor, add, fromHost, lt, manualSeed, mul, rand, randn, sum } from "@dl/tensor";
+import { type Tensor, add, fromHost, getBackend, lt, manualSeed, mul, rand, randn, sum } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { backendSupports, describeEachBackend, onDefaultDevice } from "../helpers/backends.js";
 import { type TSpec, expectClose as expectCloseSpec, fromSpec as fromSpecExact, loadFixtures } from "../helpers/fixtures.js";
@@ -72,16 +72,25 @@ describeEachBackend("F.scaledDotProductAttention", (device) => {
 
   it("uses the backend's fused kernels when it has them, and keeps no [..., L, S] weights", () => {
     manualSeed(0);
-    const q = randn([2, 4, 16, 8]).requiresGrad_();
-    const k = randn([2, 4, 16, 8]).requiresGrad_();
-    const v = randn([2, 4, 16, 8]).requiresGrad_();
-    const has = device === "cpu";
-    const [, calls] = countingCalls(device, has ? KERNELS : [], () => {
+    const [B, H, L, E] = [2, 4, 128, 8];
+    const q = randn([B, H, L, E]).requiresGrad_();
+    const k = randn([B, H, L, E]).requiresGrad_();
+    const v = randn([B, H, L, E]).requiresGrad_();
+    const has = fusedTable(device).attention !== undefined;
+    const backend = getBackend(device);
+    const [kept, calls] = countingCalls(device, has ? KERNELS : [], () => {
+      const before = backend.memory().bytes;
       const out = F.scaledDotProductAttention(q, k, v, { isCausal: true });
-      // The graph holds q, k, v, out and a [B, H, L] logsumexp: nothing of size L * S.
+      const bytes = backend.memory().bytes - before;
       sum(out).backward();
+      return bytes;
     });
-    if (has) expect(calls).toEqual({ attention: 1, attentionBackward: 1 });
+    if (has) {
+      expect(calls).toEqual({ attention: 1, attentionBackward: 1 });
+      // The graph holds q, k, v (the caller's), the output and a [B, H, L] logsumexp: nothing of
+      // size L * S (which would be 512 KiB here).
+      expect(kept).toBeLessThanOrEqual(B * H * L * (E + 1) * 4);
+    }
   });
 
   it("fused equals composed on larger, strided (permuted) inputs with every mask kind", ({ skip }) => {

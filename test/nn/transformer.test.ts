@@ -8,7 +8,7 @@ import {
   TransformerEncoderLayer,
   type TransformerLayerOptions,
 } from "@dl/nn";
-import { type Tensor, manualSeed, mul, randn, sum } from "@dl/tensor";
+import { type Tensor, getBackend, lt, manualSeed, mul, rand, randn, sum, tidy } from "@dl/tensor";
 import { expect, it } from "vitest";
 import { describeEachBackend, onDefaultDevice } from "../helpers/backends.js";
 import { type TSpec, expectClose as expectCloseSpec, fromSpec as fromSpecExact, loadFixtures } from "../helpers/fixtures.js";
@@ -101,6 +101,25 @@ describeEachBackend("nn.Transformer layers", (device) => {
       }, 120_000);
     }
   }
+
+  it("encoder training steps leave memory() flat", () => {
+    manualSeed(3);
+    const enc = new TransformerEncoder(new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0.1, batchFirst: true }), 2);
+    const step = () =>
+      tidy(() => {
+        const x = randn([3, 5, 8]);
+        const padding = lt(rand([3, 5]), 0.2);
+        sum(enc(x, { srcKeyPaddingMask: padding, isCausal: false })).backward();
+        for (const p of enc.parameters()) p.grad = null;
+      });
+    for (let i = 0; i < 2; i++) step();
+    const backend = getBackend(device);
+    const before = backend.memory();
+    for (let i = 0; i < 5; i++) step();
+    const after = backend.memory();
+    expect(after.storages).toBe(before.storages);
+    expect(after.bytes).toBe(before.bytes);
+  }, 120_000);
 
   it("generateSquareSubsequentMask matches PyTorch", () => {
     expectCloseSpec(Transformer.generateSquareSubsequentMask(4), fx.squareSubsequentMask);
