@@ -1,7 +1,7 @@
 import { gradcheck, gradgradcheck } from "@dl/autograd";
 import { F, MultiheadAttention, Transformer } from "@dl/nn";
-import { type Tensor, add, fromHost, getBackend, lt, manualSeed, mul, rand, randn, sum } from "@dl/tensor";
-import { describe, expect, it } from "vitest";
+import { type Tensor, add, fromHost, getBackend, lt, manualSeed, matmul, mul, rand, randn, sum } from "@dl/tensor";
+import { describe, expect, it, vi } from "vitest";
 import { backendSupports, describeEachBackend, onDefaultDevice } from "../helpers/backends.js";
 import { type TSpec, expectClose as expectCloseSpec, fromSpec as fromSpecExact, loadFixtures } from "../helpers/fixtures.js";
 import { countingCalls, expectClose as expectCloseArrays, fusedTable, outputAndGrads, withoutKernels } from "./fused-helpers.js";
@@ -113,6 +113,23 @@ describeEachBackend("F.scaledDotProductAttention", (device) => {
       const fused = outputAndGrads(f, [q, k, v], g);
       const composed = withoutKernels(device, KERNELS, () => outputAndGrads(f, [q, k, v], g));
       for (let i = 0; i < 4; i++) expectCloseArrays(fused[i] as number[], composed[i] as number[], `${mask === null ? "no mask" : "mask"} ${i}`, 2e-4);
+    }
+  });
+
+  it("matmul over permuted 4-D views ([B, L, H, D] -> [B, H, L, D]) is one batched product, not one per batch stacked", () => {
+    manualSeed(6);
+    const q = randn([3, 7, 2, 4]).permute([0, 2, 1, 3]);
+    const k = randn([3, 5, 2, 4]).permute([0, 2, 1, 3]);
+    const backend = getBackend(device);
+    const spy = vi.spyOn(backend, "matmul");
+    try {
+      const s = matmul(q, k.transpose(-2, -1));
+      expect(s.shape).toEqual([3, 2, 7, 5]);
+      expect(spy).toHaveBeenCalledTimes(1);
+      const want = matmul(q.contiguous(), k.contiguous().transpose(-2, -1));
+      expectCloseArrays(Array.from(s.dataSync()), Array.from(want.dataSync()), "scores", 1e-6);
+    } finally {
+      spy.mockRestore();
     }
   });
 
