@@ -283,6 +283,7 @@ describeEachBackend("nn.MultiheadAttention", (device) => {
     const m = new MultiheadAttention(8, 2);
     const x = randn([4, 2, 8]);
     expect(() => m.forward(randn([4, 2, 6]), x, x)).toThrow(/MultiheadAttention: query's last dim must be embed_dim=8/);
+    expect(() => m.forward([[1]] as unknown as Tensor, x, x)).toThrow(/MultiheadAttention: argument 'query' must be a Tensor/);
     expect(() => m.forward(x, x, x, { attnMask: randn([3, 4]) })).toThrow(/2D attn_mask is \[3,4\], but should be \[4,4\]/);
     expect(() => m.forward(x, x, x, { keyPaddingMask: fromHost([0, 1], [1, 2], { dtype: "bool" }) })).toThrow(/key_padding_mask of shape \[2,4\]/);
   });

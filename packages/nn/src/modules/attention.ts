@@ -1,6 +1,7 @@
 import { noGrad } from "@dl/autograd";
 import {
   ArgumentError,
+  assertTensor,
   DTypeError,
   ShapeError,
   type Tensor,
@@ -154,6 +155,11 @@ export class MultiheadAttention extends Module {
     const E = this.embedDim;
     const H = this.numHeads;
     const hd = this.headDim;
+    assertTensor(op, query, "query");
+    assertTensor(op, key, "key");
+    assertTensor(op, value, "value");
+    if (options.attnMask != null) assertTensor(op, options.attnMask, "attnMask");
+    if (options.keyPaddingMask != null) assertTensor(op, options.keyPaddingMask, "keyPaddingMask");
     const batched = query.ndim === 3;
     if (query.ndim !== 2 && query.ndim !== 3)
       throw new ShapeError(op, `query should be unbatched 2-D or batched 3-D, got ${fmtShape(query.shape)}`);

@@ -1,4 +1,4 @@
-import { ArgumentError, type DType, ShapeError, Tensor, add, fmtShape, full, triu } from "@dl/tensor";
+import { ArgumentError, type DType, ShapeError, Tensor, add, assertTensor, fmtShape, full, triu } from "@dl/tensor";
 import { ModuleList } from "../containers.js";
 import { gelu, relu } from "../functional/activation.js";
 import { xavierUniform_ } from "../init.js";
@@ -369,6 +369,8 @@ export class Transformer extends Module {
   }
 
   forward(src: Tensor, tgt: Tensor, options: TransformerForwardOptions = {}): Tensor {
+    assertTensor("Transformer", src, "src");
+    assertTensor("Transformer", tgt, "tgt");
     const batched = src.ndim === 3;
     if (!this.batchFirst && batched && src.shape[1] !== tgt.shape[1]) {
       throw new ShapeError(
