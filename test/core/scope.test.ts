@@ -132,8 +132,11 @@ describeEachBackend("tidy / keep / dispose", (device) => {
       inner = add(tensor([1, 2]), 1);
     });
     expect(() => inner?.tolist()).toThrow(
-      "dataSync: tensor was disposed (by dispose(), or by the tidy() scope that created it when the scope ended); to use a tensor after its tidy(), return it from the function or keep() it",
+      "dataSync: tensor was disposed by the tidy() scope that created it, when the scope ended; to use a tensor after the tidy() that created it, return it from the function or keep() it",
     );
+    const own = tensor([1]);
+    own.dispose();
+    expect(() => add(own, 1)).toThrow(/^add: tensor was disposed by dispose\(\); /);
   });
 
   it("a view of a disposed base still reads; the base itself refuses", () => {

@@ -9,7 +9,8 @@ import { Tensor } from "./tensor.js";
  * so memory is reused sooner (the CPU backend's pool, GPU textures without eviction).
  */
 export interface Disposable {
-  dispose(): void;
+  /** `reason`: what disposed it, for the error a later use throws. */
+  dispose(reason?: string): void;
   readonly isDisposed: boolean;
   /** Called when the object leaves every scope alive (returned from the outermost tidy, or kept). */
   escape?(): void;
@@ -65,7 +66,7 @@ function runScope<T>(fn: () => T, ownedSurvivors: Set<Disposable> | undefined): 
     result = fn();
   } catch (e) {
     stack.pop();
-    for (const t of scope) if (!kept.has(t) && !t.isDisposed) t.dispose();
+    for (const t of scope) if (!kept.has(t) && !t.isDisposed) t.dispose("the tidy() scope that created it, when its function threw");
     throw e;
   }
   stack.pop();
@@ -85,7 +86,7 @@ function runScope<T>(fn: () => T, ownedSurvivors: Set<Disposable> | undefined): 
       if (parent) parent.add(t);
       else t.escape?.();
     }
-    else if (!kept.has(t) && !t.isDisposed) t.dispose();
+    else if (!kept.has(t) && !t.isDisposed) t.dispose("the tidy() scope that created it, when the scope ended");
   }
   return result;
 }

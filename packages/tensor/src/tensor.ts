@@ -82,6 +82,7 @@ export class Tensor {
   readonly device: string;
   /** @internal */ _storage: Storage;
   private _disposed = false;
+  private _disposedBy: string | undefined = undefined;
 
   // Autograd slots, managed by @dl/autograd.
   private _grad: Tensor | null = null;
@@ -411,7 +412,7 @@ export class Tensor {
     if (g !== null) checkGradAssignment(this, g);
     const old = this._grad;
     this._grad = g;
-    if (old !== null && old !== g && old._gradOf === this) old.dispose();
+    if (old !== null && old !== g && old._gradOf === this) old.dispose("the replacement of the .grad it was (clone() a gradient to keep it)");
   }
 
   get requiresGrad(): boolean {
@@ -494,10 +495,14 @@ export class Tensor {
     return this._disposed;
   }
 
-  /** Releases this tensor's reference to its storage now (the storage is freed when no view uses it). */
-  dispose(): void {
+  /**
+   * Releases this tensor's reference to its storage now (the storage is freed when no view uses it).
+   * `reason` says what disposed it, for the error a later use throws (tidy() passes its own).
+   */
+  dispose(reason?: string): void {
     if (this._disposed) return;
     this._disposed = true;
+    this._disposedBy = reason;
     this._storage.release();
   }
 
@@ -506,7 +511,7 @@ export class Tensor {
     if (this._disposed || this._storage.disposed) {
       throw new DLError(
         op,
-        "tensor was disposed (by dispose(), or by the tidy() scope that created it when the scope ended); to use a tensor after its tidy(), return it from the function or keep() it",
+        `tensor was disposed by ${this._disposed ? (this._disposedBy ?? "dispose()") : "the release of its storage"}; to use a tensor after the tidy() that created it, return it from the function or keep() it`,
       );
     }
   }
