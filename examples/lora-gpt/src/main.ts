@@ -12,7 +12,7 @@
  *    Python's `PeftModel.from_pretrained`); a fresh base model + PeftModel.fromPretrained reproduces
  *    the logits exactly.
  *
- * Run: pnpm --filter @dl/example-lora-gpt start   (about 2 minutes; checkpoints in ./checkpoints)
+ * Run: pnpm --filter @dl/example-lora-gpt start   (checkpoints in ./checkpoints)
  *      node dist/main.mjs --smoke                   (a few seconds, tiny budgets)
  */
 import { existsSync, readFileSync } from "node:fs";
