@@ -42,6 +42,17 @@ describeEachBackend("devices", (device) => {
     expect(c.tolist()).toEqual([1, 2]);
   });
 
+  it("zero_ and fill_ on this device work while the default device is cpu (the model.to(device) route)", () => {
+    const x = tensor([1, 2, 3]);
+    setDefaultDevice("cpu");
+    try {
+      expect(x.zero_().device).toBe(device);
+      expect(x.fill_(4).tolist()).toEqual([4, 4, 4]);
+    } finally {
+      setDefaultDevice(device);
+    }
+  });
+
   it("device strings may carry an index", () => {
     expect(deviceType("cuda:1")).toBe("cuda");
     expect(deviceType("cpu")).toBe("cpu");
