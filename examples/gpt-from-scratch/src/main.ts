@@ -189,7 +189,7 @@ export async function main(options: Options = {}): Promise<Result> {
     ["top-k 10, temperature 0.8", { topK: 10, temperature: 0.8 }],
     ["top-p 0.9", { topK: 0, topP: 0.9 }],
   ] as const) {
-    const out = await model.generate(prompt, { maxNewTokens: smoke ? 40 : 200, doSample: true, seed: 3, eosTokenId: null, ...opts });
+    const out = await model.generate(prompt, { maxNewTokens: smoke ? 40 : 120, doSample: true, seed: 3, eosTokenId: null, ...opts });
     const text = decode(Array.from(out.dataSync(), Number));
     samples.push(text);
     print(`\nsample (${name}):\n${text}`);
