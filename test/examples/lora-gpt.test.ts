@@ -25,10 +25,10 @@ describe("examples/lora-gpt", () => {
     const again: string[] = [];
     await main({ smoke: true, outDir: dir, print: (l) => again.push(l) });
     expect(again.some((l) => l.startsWith("base model: loaded"))).toBe(true);
-  });
+  }, 240_000);
 
   it("the bundled program (what `pnpm start` runs) runs with --smoke", async () => {
-    const out = await runBundledExample("lora-gpt", ["--smoke", "--out-dir", join(dir, "bundled")], 120_000);
+    const out = await runBundledExample("lora-gpt", ["--smoke", "--out-dir", join(dir, "bundled")], 200_000);
     expect(out).toMatch(/reloaded adapter: max \|logit difference\| 0/);
-  });
+  }, 240_000);
 });
