@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
-import "@dl/autograd";
+import { noGrad } from "@dl/autograd";
 import "@dl/backend-cpu/register";
-import { Linear, Module, ReLU, Sequential } from "@dl/nn";
+import { Linear, Module, ReLU, Sequential, deepcopy } from "@dl/nn";
 import { type Tensor, manualSeed, randn, sum } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 
@@ -50,5 +50,17 @@ describe("modules are callable as in PyTorch", () => {
   it("console.log / util.inspect print PyTorch's module tree", () => {
     const printed = inspect(new Sequential(new Linear(4, 3), new ReLU()));
     expect(printed).toBe("Sequential(\n  (0): Linear(in_features=4, out_features=3, bias=True)\n  (1): ReLU()\n)");
+  });
+
+  it("deepcopy(model) is callable, of the same class, with its own parameters", () => {
+    manualSeed(0);
+    const model = new TwoLayer();
+    const copy = deepcopy(model);
+    const x = randn(2, 4);
+    expect(copy).toBeInstanceOf(TwoLayer);
+    expect(copy(x).tolist()).toEqual(model(x).tolist());
+    expect(copy.fc1.weight).not.toBe(model.fc1.weight);
+    noGrad(() => model.fc1.weight.zero_());
+    expect(copy(x).tolist()).not.toEqual(model(x).tolist());
   });
 });

@@ -29,4 +29,5 @@ export * from "./serialization.js";
 export * from "./summary.js";
 export * from "./utils/clip-grad.js";
 export * from "./utils/convert-parameters.js";
+export { deepcopy } from "./utils/deepcopy.js";
 export * from "./utils/rnn.js";

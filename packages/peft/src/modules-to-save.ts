@@ -1,24 +1,8 @@
-import { Module, ModuleDict, Parameter } from "@dl/nn";
-import { keep, Tensor } from "@dl/tensor";
+import { deepcopy, Module, ModuleDict } from "@dl/nn";
 
-/**
- * A deep copy of a module (copy.deepcopy): the same class, every submodule copied, every
- * Parameter and buffer cloned into new storage, plain settings copied.
- */
+/** A deep copy of a module (copy.deepcopy; @dl/nn's deepcopy). */
 export function cloneModule<M extends Module>(m: M): M {
-  const copy = Object.create(Object.getPrototypeOf(m)) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(m)) copy[k] = cloneValue(v);
-  return copy as M;
-}
-
-function cloneValue(v: unknown): unknown {
-  if (v instanceof Module) return cloneModule(v);
-  if (v instanceof Parameter) return new Parameter(v.detach().clone(), v.requiresGrad);
-  if (v instanceof Tensor) return keep(v.detach().clone());
-  if (v instanceof Set) return new Set(v);
-  if (v instanceof Map) return new Map(v);
-  if (Array.isArray(v)) return v.map(cloneValue);
-  return v;
+  return deepcopy(m);
 }
 
 /**

@@ -1,9 +1,9 @@
-import { ArgumentError, type DType, ShapeError, Tensor, add, assertTensor, fmtShape, full, triu } from "@dl/tensor";
+import { ArgumentError, type DType, ShapeError, type Tensor, add, assertTensor, fmtShape, full, triu } from "@dl/tensor";
 import { ModuleList } from "../containers.js";
 import { gelu, relu } from "../functional/activation.js";
 import { xavierUniform_ } from "../init.js";
 import { Module } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { deepcopy } from "../utils/deepcopy.js";
 import { MultiheadAttention } from "./attention.js";
 import { Dropout } from "./dropout.js";
 import { Linear } from "./linear.js";
@@ -213,36 +213,6 @@ export class TransformerDecoderLayer extends Module {
   }
 }
 
-/**
- * A deep copy of a module (Python's copy.deepcopy, as PyTorch's _get_clones uses): same class and
- * settings, parameters and buffers copied into new storage; modules and tensors shared inside the
- * original stay shared inside the copy.
- */
-function deepCopy<T>(value: T, memo: Map<unknown, unknown> = new Map()): T {
-  if (value instanceof Module) {
-    if (memo.has(value)) return memo.get(value) as T;
-    // A module is a callable (see Module's constructor): the copy is one too, of the same class.
-    const m = ((...args: unknown[]) => Reflect.apply(m.call, m, args)) as unknown as Module & Record<string, unknown>;
-    delete (m as { name?: string }).name;
-    delete (m as { length?: number }).length;
-    Object.setPrototypeOf(m, Object.getPrototypeOf(value));
-    memo.set(value, m);
-    for (const [k, v] of Object.entries(value)) m[k] = deepCopy(v, memo);
-    return m as T;
-  }
-  if (value === null || typeof value !== "object") return value;
-  if (memo.has(value)) return memo.get(value) as T;
-  let copy: unknown;
-  if (value instanceof Parameter) copy = new Parameter(value.detach().clone(), value.requiresGrad);
-  else if (value instanceof Tensor) copy = value.detach().clone();
-  else if (Array.isArray(value)) copy = value.map((v) => deepCopy(v, memo));
-  else if (value instanceof Set) copy = new Set([...value].map((v) => deepCopy(v, memo)));
-  else if (value instanceof Map) copy = new Map([...value].map(([k, v]) => [k, deepCopy(v, memo)]));
-  else copy = value;
-  memo.set(value, copy);
-  return copy as T;
-}
-
 export interface TransformerEncoderOptions {
   /** Final layer norm (PyTorch's norm argument). */
   norm?: Module | null;
@@ -268,7 +238,7 @@ export class TransformerEncoder extends Module {
     super();
     if (!Number.isInteger(numLayers) || numLayers < 0)
       throw new ArgumentError("TransformerEncoder", `num_layers must be a non-negative integer, got ${numLayers}`);
-    this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopy(encoderLayer)));
+    this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepcopy(encoderLayer)));
     this.numLayers = numLayers;
     this.norm = options.norm ?? null;
   }
@@ -301,7 +271,7 @@ export class TransformerDecoder extends Module {
     super();
     if (!Number.isInteger(numLayers) || numLayers < 0)
       throw new ArgumentError("TransformerDecoder", `num_layers must be a non-negative integer, got ${numLayers}`);
-    this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopy(decoderLayer)));
+    this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepcopy(decoderLayer)));
     this.numLayers = numLayers;
     this.norm = options.norm ?? null;
   }
