@@ -1,4 +1,4 @@
-import seedrandom from "seedrandom";
+import seedrandom from "seedrandom/seedrandom.js";
 import { type DType, getDefaultDtype } from "./dtype.js";
 import { ArgumentError, ShapeError, describeValue, fmtShape } from "./errors.js";
 import { type TensorOptions, assertAllocatable, checkOptions, checkShape, fromHost, requireFloating } from "./creation.js";
