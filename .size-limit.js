@@ -54,4 +54,11 @@ export default [
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
+  {
+    name: "@dl/nn/functional: one activation (gelu) + cpu, without the rest of F",
+    path: "tooling/size/nn-functional-relu.js",
+    limit: "30.5 kB",
+    gzip: true,
+    modifyEsbuildConfig: sizeLimitWorkspace,
+  },
 ];
