@@ -36,7 +36,7 @@ function input(shape: number[], strided: boolean | undefined): Tensor {
 }
 
 /** The implicit-GEMM convolution kernels (test/nn/fused-conv2d.test.ts), which bypass im2col: detached here. */
-const GEMM_KERNELS = ["conv2d", "conv2dWeightGrad"] as const;
+const GEMM_KERNELS = ["conv2d", "conv2dWeightGrad", "conv2dInputGrad"] as const;
 
 /** Runs f on inputs with the fused kernels and on the generic path; asserts they agree and that the kernels ran. */
 function agree(device: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], want: { im2col?: boolean; col2im?: boolean } = {}) {

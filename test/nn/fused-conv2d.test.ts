@@ -5,10 +5,10 @@ import { type Tensor, manualSeed, mul, randn, sum } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { countingCalls, expectClose, outputAndGrads, withoutKernels } from "./fused-helpers.js";
 
-// The cpu backend's fused conv2d and conv2dWeightGrad (implicit GEMMs) against the generic im2col + matmul path:
+// The cpu backend's fused conv2d, conv2dWeightGrad and conv2dInputGrad (implicit GEMMs) against the generic im2col + matmul path:
 // outputs, gradients and second derivatives agree, and the kernel runs exactly where it applies.
 
-const KERNELS = ["conv2d", "conv2dWeightGrad"] as const;
+const KERNELS = ["conv2d", "conv2dWeightGrad", "conv2dInputGrad"] as const;
 
 const cases: { x: number[]; w: number[]; bias?: boolean; o: F.ConvOptions; strided?: boolean }[] = [
   { x: [2, 3, 9, 7], w: [5, 3, 3, 3], bias: true, o: { padding: 1 } },
@@ -34,6 +34,7 @@ describe("cpu fused conv2d vs the generic path", () => {
       const [fused, calls] = countingCalls("cpu", KERNELS, () => outputAndGrads(f as (...xs: Tensor[]) => Tensor, inputs, g));
       expect(calls.conv2d).toBe(1);
       expect(calls.conv2dWeightGrad).toBe(1);
+      expect(calls.conv2dInputGrad).toBe(1);
       const generic = withoutKernels("cpu", KERNELS, () => outputAndGrads(f as (...xs: Tensor[]) => Tensor, inputs, g));
       fused.forEach((v, i) => expectClose(v, generic[i] as number[], i === 0 ? "output" : `grad of input ${i - 1}`));
     });

@@ -1,8 +1,8 @@
 import type { StridedRef, WindowGeometry } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
-import { conv2dGemm, conv2dWeightGradGemm } from "../src/fused/conv-gemm.js";
+import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "../src/fused/conv-gemm.js";
 
-// The implicit-GEMM conv2d forward and weight gradient against direct float64 sums, over geometries that
+// The implicit-GEMM conv2d forward, weight gradient and input gradient against direct float64 sums, over geometries that
 // exercise its edges: ragged pixel panels (ho*wo not a multiple of 8), output channels not a
 // multiple of 4, several k-blocks (C*kh*kw > 256) and pixel blocks (ho*wo > 256; the weight
 // gradient's k dimension), taps not a multiple of 8, stride,
@@ -102,9 +102,36 @@ function run({ x: [N, C, H, W], o: O, k: [kh, kw], stride = [1, 1], dil = [1, 1]
           worstW = Math.max(worstW, Math.abs(got - acc) / Math.max(mag, 1e-30));
         }
   expect(worstW).toBeLessThan(1e-6);
+
+  // The input gradient: every tap's gy * weight summed into its input pixel.
+  const gx = conv2dInputGradGemm(ref(gyd, [N, O, ho, wo], gys), ref(wd, [O, C, kh, kw], ws), g) as Float32Array;
+  expect(gx.length).toBe(N * C * H * W);
+  const want = new Float64Array(N * C * H * W);
+  const mags = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let oy = 0; oy < ho; oy++)
+        for (let ox = 0; ox < wo; ox++)
+          for (let c = 0; c < C; c++)
+            for (let i = 0; i < kh; i++)
+              for (let j = 0; j < kw; j++) {
+                const r = oy * stride[0] - pt + i * dil[0];
+                const col = ox * stride[1] - pl + j * dil[1];
+                if (r < 0 || r >= H || col < 0 || col >= W) continue;
+                const t = gyAt(n, o, oy, ox) * (wd[o * ws[0]! + c * wsC + i * kw + j] as number);
+                const q = ((n * C + c) * H + r) * W + col;
+                want[q] += t;
+                mags[q] += Math.abs(t);
+              }
+  let worstX = 0;
+  for (let q = 0; q < want.length; q++) {
+    if (mags[q] === 0) expect(gx[q]).toBe(0);
+    else worstX = Math.max(worstX, Math.abs((gx[q] as number) - (want[q] as number)) / (mags[q] as number));
+  }
+  expect(worstX).toBeLessThan(1e-6);
 }
 
-describe("cpu backend: conv2d and its weight gradient as implicit GEMMs (fused conv2d, conv2dWeightGrad)", () => {
+describe("cpu backend: conv2d and its gradients as implicit GEMMs (fused conv2d, conv2dWeightGrad, conv2dInputGrad)", () => {
   it("3x3, padding 1, 3 input channels (ragged last panel, 5 output channels)", () => run({ x: [2, 3, 9, 7], o: 5, k: [3, 3], pad: [1, 1, 1, 1] }));
   it("several k-blocks and pixel blocks: 32 channels x 3x3 = 288 > 256, 20x20 outputs > 256", () =>
     run({ x: [2, 32, 20, 20], o: 9, k: [3, 3], pad: [1, 1, 1, 1] }));
@@ -118,5 +145,6 @@ describe("cpu backend: conv2d and its weight gradient as implicit GEMMs (fused c
     const g = { n: 1, c: 1, h: 2, w: 2, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 2, wo: 2 };
     expect(conv2dGemm(x, w, null, g)).toBeUndefined();
     expect(conv2dWeightGradGemm(x, x, g)).toBeUndefined();
+    expect(conv2dInputGradGemm(x, w, g)).toBeUndefined();
   });
 });

@@ -95,6 +95,12 @@ export interface FusedKernels {
    */
   conv2dWeightGrad?: (gy: StridedRef, x: StridedRef, g: WindowGeometry) => unknown;
   /**
+   * conv2d's input gradient without groups: from gy [N, O, ho, wo] and weight [O, C, kh, kw] (any
+   * strides), the contiguous [N, C, H, W] sum of every window tap's gy * weight into its input
+   * pixel (taps in the padding dropped). May return undefined for a case it does not cover.
+   */
+  conv2dInputGrad?: (gy: StridedRef, weight: StridedRef, g: WindowGeometry) => unknown;
+  /**
    * Max pooling of x [N, C, H, W] over the windows of g: values [N, C, ho, wo] and the int64 flat
    * index (h * W + w) of each window's first maximum in row-major window order, NaN winning (the
    * first NaN); a window holding nothing above -inf gives -inf and its first position in the input.

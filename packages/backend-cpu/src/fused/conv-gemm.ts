@@ -256,3 +256,115 @@ export function conv2dWeightGradGemm(gy: StridedRef, x: StridedRef, g: WindowGeo
   for (let o = 0; o < O; o++) out.set(f.subarray(cBase + o * Kp, cBase + o * Kp + K), o * K);
   return out;
 }
+
+/**
+ * conv2d's input gradient as a GEMM plus a scatter, per image: windows-gradient (K x ho*wo) =
+ * W^T (K x O) . gY[n] (O x ho*wo), in blocks of NB pixels, each block's taps added straight into
+ * the image's zero-padded canvas (col2im without a column matrix), whose interior is gX[n].
+ * float32 only, as conv2dGemm.
+ */
+export function conv2dInputGradGemm(gy: StridedRef, w: StridedRef, g: WindowGeometry): HostArray | undefined {
+  if (gy.dtype !== "float32" || w.dtype !== "float32") return undefined;
+  const e = getEngine();
+  if (!e) return undefined;
+  const O = w.shape[0] as number;
+  const { n: N, c: C, h: H, w: W, kh, kw, ho, wo } = g;
+  const K = C * kh * kw;
+  const L = ho * wo;
+  const out = allocArrayUninit(N * C * H * W, "float32") as Float32Array;
+  if (out.length === 0) return out;
+  if (O === 0 || L === 0) return out.fill(0);
+  const mp = Math.ceil(K / MR);
+  const Lp = Math.ceil(L / NR) * NR;
+  const nob = Math.ceil(O / KC);
+  const ch = (ho - 1) * g.sh + (kh - 1) * g.dh + 1;
+  const cw = (wo - 1) * g.sw + (kw - 1) * g.dw + 1;
+  const plane = ch * cw;
+  // Layout (floats): A (W^T panels, all o-blocks), B block (KC x NB), C block (mp*MR x NB), canvas.
+  const aBase = 0;
+  const bBase = aBase + mp * MR * O;
+  const cBase = bBase + KC * NB;
+  const canvasBase = cBase + mp * MR * NB;
+  const f = heap(e, canvasBase + C * plane);
+  // A: for each o-block, mp panels of MR taps, o-major; taps past K are zero.
+  const wd = w.data as HostArray;
+  const [wsO, wsC, wsH, wsW] = w.strides as [number, number, number, number];
+  const wOff = new Int32Array(K); // weight offset of tap k within an output channel
+  const tap = new Int32Array(K); // canvas offset of tap k
+  for (let k = 0; k < K; k++) {
+    const c = (k / (kh * kw)) | 0;
+    const t = k - c * kh * kw;
+    const i = (t / kw) | 0;
+    const j = t - i * kw;
+    wOff[k] = w.offset + c * wsC + i * wsH + j * wsW;
+    tap[k] = c * plane + i * g.dh * cw + j * g.dw;
+  }
+  for (let ob = 0; ob < nob; ob++) {
+    const o0 = ob * KC;
+    const kc = Math.min(KC, O - o0);
+    const blk = aBase + mp * MR * o0;
+    for (let ip = 0; ip < mp; ip++) {
+      for (let r = 0; r < MR; r++) {
+        const k = ip * MR + r;
+        let q = blk + ip * MR * kc + r;
+        for (let o = o0; o < o0 + kc; o++, q += MR) f[q] = k < K ? (wd[(wOff[k] as number) + o * wsO] as number) : 0;
+      }
+    }
+  }
+  const corner = new Int32Array(L);
+  const gyPix = new Int32Array(L);
+  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
+  for (let p = 0; p < L; p++) {
+    const oy = (p / wo) | 0;
+    corner[p] = oy * g.sh * cw + (p - oy * wo) * g.sw;
+    gyPix[p] = oy * gsH + (p - oy * wo) * gsW;
+  }
+  const gd = gy.data as HostArray;
+  for (let n = 0; n < N; n++) {
+    f.fill(0, canvasBase, canvasBase + C * plane);
+    for (let p0 = 0; p0 < Lp; p0 += NB) {
+      const nb = Math.min(NB, Lp - p0);
+      const m = Math.min(nb, L - p0);
+      f.fill(0, cBase, cBase + mp * MR * NB);
+      for (let ob = 0; ob < nob; ob++) {
+        const o0 = ob * KC;
+        const kc = Math.min(KC, O - o0);
+        // B block: nb / NR panels of NR pixels of gy, o-major; pixels past L are zero.
+        for (let jp = 0; jp < nb; jp += NR) {
+          let q = bBase + jp * kc;
+          for (let o = o0; o < o0 + kc; o++, q += NR) {
+            const base = gy.offset + n * gsN + o * gsO;
+            for (let t = 0; t < NR; t++) {
+              const p = p0 + jp + t;
+              f[q + t] = p < L ? (gd[base + (gyPix[p] as number)] as number) : 0;
+            }
+          }
+        }
+        e.run(4 * (aBase + mp * MR * o0), 4 * bBase, 4 * cBase, mp, nb / NR, kc, 4 * NB);
+      }
+      // Scatter: every tap of every pixel of the block into its canvas cell (col2im).
+      for (let k = 0; k < K; k++) {
+        const s = canvasBase + (tap[k] as number);
+        const src = cBase + k * NB;
+        for (let j = 0; j < m; j++) {
+          const q = s + (corner[p0 + j] as number);
+          f[q] = (f[q] as number) + (f[src + j] as number);
+        }
+      }
+    }
+    // The canvas interior is the image's gradient; input rows and columns no window reaches get 0.
+    for (let c = 0; c < C; c++) {
+      for (let r = 0; r < H; r++) {
+        const o = ((n * C + c) * H + r) * W;
+        const cr = r + g.pt;
+        if (cr >= ch) {
+          out.fill(0, o, o + W);
+          continue;
+        }
+        const rowBase = canvasBase + c * plane + cr * cw + g.pl;
+        for (let col = 0; col < W; col++) out[o + col] = col + g.pl < cw ? (f[rowBase + col] as number) : 0;
+      }
+    }
+  }
+  return out;
+}

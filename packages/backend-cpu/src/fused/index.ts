@@ -1,7 +1,7 @@
 import type { FusedKernels } from "@dl/tensor";
 import { attention, attentionBackward } from "./attention.js";
 import { col2im, im2col } from "./conv.js";
-import { conv2dGemm, conv2dWeightGradGemm } from "./conv-gemm.js";
+import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "./conv-gemm.js";
 import { layerNorm, layerNormBackward } from "./norm.js";
 import { adamStep, sgdStep } from "./optim.js";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.js";
@@ -17,6 +17,7 @@ export const cpuFusedKernels: FusedKernels = {
   col2im,
   conv2d: conv2dGemm,
   conv2dWeightGrad: conv2dWeightGradGemm,
+  conv2dInputGrad: conv2dInputGradGemm,
   maxPool2d,
   maxPool2dBackward,
   avgPool2d,

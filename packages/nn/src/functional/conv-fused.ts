@@ -5,8 +5,9 @@ import { col2im, fromKernel, type Geometry, im2col } from "./im2col.js";
 /**
  * conv2d (no groups) through the backend's fused conv2d kernel (implicit GEMM on the CPU: no
  * im2col matrix, NCHW written directly). Its backward is the generic path's gradient composed
- * from recorded ops (matmul, im2col, col2im), so higher derivatives work as before; the weight
- * gradient has its own fused kernel (conv2dWeightGrad) where the backward is not recorded.
+ * from recorded ops (matmul, im2col, col2im), so higher derivatives work as before; where the
+ * backward is not recorded, the gradients have their own fused kernels (conv2dInputGrad,
+ * conv2dWeightGrad).
  */
 const FusedConv2d = defineFunction("Conv2d", {
   forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, data: unknown) {
@@ -23,15 +24,17 @@ const FusedConv2d = defineFunction("Conv2d", {
     // gy as [O, N*L], the matmul's output layout in the generic path (a copy: made only if used).
     const gyM = () => gy.permute(1, 0, 2, 3).reshape(o, g.n * g.ho * g.wo);
     const need = ctx.needsInputGrad;
-    const gx = need[0]
-      ? col2im(
-          matmul(weight.reshape(o, k).t(), gyM()).view(g.c, g.kh, g.kw, g.n, g.ho, g.wo).permute(3, 0, 1, 2, 4, 5),
-          g,
-          [1, 2, 3, 0, 4, 5],
-        )
-      : null;
-    // The weight gradient's own fused kernel, unless this backward is itself recorded (createGraph).
-    const wk = need[1] && !isGradEnabled() ? fusedKernel(x, "conv2dWeightGrad") : undefined;
+    // The gradients' own fused kernels, unless this backward is itself recorded (createGraph).
+    const recorded = isGradEnabled();
+    const xk = need[0] && !recorded ? fusedKernel(x, "conv2dInputGrad") : undefined;
+    const gxData = xk ? xk(gy.ref, weight.ref, g) : undefined;
+    let gx: Tensor | null = null;
+    if (gxData !== undefined) gx = fromKernel(x, gxData, [g.n, g.c, g.h, g.w]);
+    else if (need[0]) {
+      const cols = matmul(weight.reshape(o, k).t(), gyM());
+      gx = col2im(cols.view(g.c, g.kh, g.kw, g.n, g.ho, g.wo).permute(3, 0, 1, 2, 4, 5), g, [1, 2, 3, 0, 4, 5]);
+    }
+    const wk = need[1] && !recorded ? fusedKernel(x, "conv2dWeightGrad") : undefined;
     const gwData = wk ? wk(gy.ref, x.ref, g) : undefined;
     let gw: Tensor | null = null;
     if (gwData !== undefined) gw = fromKernel(x, gwData, weight.shape);
