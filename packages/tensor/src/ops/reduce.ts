@@ -4,6 +4,7 @@ import { labelGrad } from "../grad-hooks.js";
 import { normalizeDim, normalizeDims } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { argReduceOp, binaryOp, gatherOp, reduceOp, scanOp, unaryOp, whereOp, assertTensor } from "./dispatch.js";
+import { namedTuple, valuesIndices } from "./named-tuple.js";
 
 /**
  * Reductions and scans (torch.sum, mean, max, var, norm, cumsum, ...). Everything is composed from
@@ -14,11 +15,15 @@ import { argReduceOp, binaryOp, gatherOp, reduceOp, scanOp, unaryOp, whereOp, as
 /** One dim or a list of dims; undefined, null and [] reduce over every dim (PyTorch's dim=None / dim=()). */
 export type Dims = number | readonly number[];
 
-/** PyTorch's (values, indices) namedtuples of max/min/sort/topk/kthvalue/median/cummax. */
-export interface ValuesIndices {
+/**
+ * PyTorch's (values, indices) namedtuples of max/min/sort/topk/kthvalue/median/mode/cummax: both
+ * `max(x, 1).values` and `const [values, indices] = max(x, 1)` work.
+ */
+export interface ValuesIndices extends Iterable<Tensor> {
   values: Tensor;
   indices: Tensor;
 }
+
 
 export interface KeepDimOptions {
   keepdim?: boolean;
@@ -189,7 +194,7 @@ function extremeAlong(op: "max" | "min", x: Tensor, dim: number, keepdim: boolea
   const indices = argReduceOp(op === "max" ? "argmax" : "argmin", xs, d, true);
   const values = gatherOp(xs, d, indices);
   const shape = outShape(x, [d], keepdim);
-  return { values: labelGrad(values.view(shape), op === "max" ? "MaxBackward0" : "MinBackward0"), indices: indices.view(shape) };
+  return valuesIndices(labelGrad(values.view(shape), op === "max" ? "MaxBackward0" : "MinBackward0"), indices.view(shape));
 }
 
 /**
@@ -278,7 +283,7 @@ export function argmin(x: Tensor, dim?: number | null | KeepDimOptions, options?
 }
 
 /** torch.aminmax: { min, max } over all elements or one dim. */
-export function aminmax(x: Tensor, options: { dim?: number | null; keepdim?: boolean } = {}): { min: Tensor; max: Tensor } {
+export function aminmax(x: Tensor, options: { dim?: number | null; keepdim?: boolean } = {}): { min: Tensor; max: Tensor } & Iterable<Tensor> {
   assertTensor("aminmax", x, "input");
   const keepdim = options.keepdim ?? false;
   const whole = options.dim === undefined || options.dim === null;
@@ -290,10 +295,10 @@ export function aminmax(x: Tensor, options: { dim?: number | null; keepdim?: boo
     );
   }
   const shape = whole ? (keepdim ? x.shape.map(() => 1) : []) : outShape(x, dims, keepdim);
-  return {
+  return namedTuple({
     min: labelGrad(reduceOp("min", x, dims, true, x.dtype).view(shape), "AminmaxBackward0"),
     max: labelGrad(reduceOp("max", x, dims, true, x.dtype).view(shape), "AminmaxBackward0"),
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,7 +464,7 @@ function cumExtreme(op: "cummax" | "cummin", x: Tensor, dim: number): ValuesIndi
   r.values.dispose();
   const indices = r.indices as Tensor;
   const values = gatherOp(xs, d, indices).view(x.shape);
-  return { values: labelGrad(values, op === "cummax" ? "CummaxBackward0" : "CumminBackward0"), indices: indices.view(x.shape) };
+  return valuesIndices(labelGrad(values, op === "cummax" ? "CummaxBackward0" : "CumminBackward0"), indices.view(x.shape));
 }
 
 /** torch.cummax: running max and the index where it was reached (ties and NaN move to the later index). */

@@ -4,6 +4,7 @@ import { labelGrad } from "../grad-hooks.js";
 import { normalizeDim } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { argReduceOp, binaryOp, gatherOp, reduceOp, scalarTensor, sortIndices, unaryOp, whereOp, assertTensor } from "./dispatch.js";
+import { valuesIndices } from "./named-tuple.js";
 import type { KeepDimOptions, ValuesIndices } from "./reduce.js";
 import { ascNanLast, descNanFirst, nthElement, partialSort, quickSelect, stdSort } from "./sort-order.js";
 
@@ -85,7 +86,7 @@ export function sort(x: Tensor, dim?: number | SortOptions, options?: SortOption
   const d = normalizeDim("sort", dm, x.ndim);
   const xs = as1d(x);
   const indices = sortOrder(xs, d, o.descending ?? false, o.stable ?? false);
-  return { values: labelGrad(gatherOp(xs, d, indices).view(x.shape), "SortBackward0"), indices: indices.view(x.shape) };
+  return valuesIndices(labelGrad(gatherOp(xs, d, indices).view(x.shape), "SortBackward0"), indices.view(x.shape));
 }
 
 /** torch.argsort: the indices of sort. */
@@ -133,8 +134,8 @@ export function topk(x: Tensor, k: number, dim = -1, options: { largest?: boolea
     indices = sortIndices(xs, d, largest).narrow(d, 0, k);
   }
   const values = gatherOp(xs, d, indices);
-  if (x.ndim === 0 && k === 1) return { values: labelGrad(values.view([]), "TopkBackward0"), indices: indices.view([]) };
-  return { values: labelGrad(values, "TopkBackward0"), indices };
+  if (x.ndim === 0 && k === 1) return valuesIndices(labelGrad(values.view([]), "TopkBackward0"), indices.view([]));
+  return valuesIndices(labelGrad(values, "TopkBackward0"), indices);
 }
 
 function outShape(x: Tensor, d: number, keepdim: boolean): number[] {
@@ -164,7 +165,7 @@ export function kthvalue(x: Tensor, k: number, dim = -1, options: KeepDimOptions
       })
     : sortIndices(xs, d, false).narrow(d, k - 1, 1);
   const shape = outShape(x, d, options.keepdim ?? false);
-  return { values: labelGrad(gatherOp(xs, d, indices).view(shape), "KthvalueBackward0"), indices: indices.contiguous().view(shape) };
+  return valuesIndices(labelGrad(gatherOp(xs, d, indices).view(shape), "KthvalueBackward0"), indices.contiguous().view(shape));
 }
 
 /**
@@ -200,7 +201,7 @@ function medianImpl(op: string, x: Tensor, dim: number | undefined, keepdim: boo
   const indices = medianIndex(xs, d, ignoreNan);
   const shape = outShape(x, d, keepdim);
   const values = labelGrad(gatherOp(xs, d, indices).view(shape), ignoreNan ? "NanmedianBackward1" : "MedianBackward1");
-  return { values, indices: indices.contiguous().view(shape) };
+  return valuesIndices(values, indices.contiguous().view(shape));
 }
 
 /**
