@@ -120,9 +120,12 @@ export abstract class PreTrainedModel extends Module {
     if (options.dtype === "float64") model.to("float64");
     if (options.device) model.to({ device: options.device });
     const weights = await readWeights(files);
-    // The checkpoint's tensors are left to the garbage collector: disposing them right after the
-    // copy broke a later backward through the parameters while tensor memory is being redesigned.
-    loadPretrainedWeights(model, weights, options);
+    try {
+      loadPretrainedWeights(model, weights, options);
+    } finally {
+      // The checkpoint's tensors were copied into the parameters: free them now, not at GC time.
+      for (const t of weights.tensors.values()) t.dispose();
+    }
     model.eval();
     return model;
   }
