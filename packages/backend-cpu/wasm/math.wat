@@ -17,12 +17,16 @@
   ;; polynomial, then 2^n applied as two factors 2^(n>>1) * 2^(n - (n>>1)) so that n in
   ;; [-150, 130] needs no special case: overflow gives inf and the subnormal range is rounded once.
   (func $exp (param $x v128) (result v128)
-    (local $n v128) (local $r v128) (local $y v128) (local $ni v128) (local $n1 v128)
-    ;; clamp: beyond 90 the result is inf, below -104 it rounds to 0 (NaN stays NaN)
-    (local.set $x (f32x4.max (f32x4.min (local.get $x) (f32x4.splat (f32.const 90)))
-                             (f32x4.splat (f32.const -104))))
-    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x)
-      (f32x4.splat (f32.const 1.44269504088896341)))))
+    (local $t v128) (local $n v128) (local $r v128) (local $y v128) (local $ni v128) (local $n1 v128)
+    ;; clamp: beyond 90 the result is inf, below -104 it rounds to 0. pmin/pmax are one instruction
+    ;; each (min/max's NaN handling is a sequence); with x as the first operand NaN stays NaN.
+    (local.set $x (f32x4.pmax (f32x4.pmin (local.get $x) (f32x4.splat (f32.const 90)))
+                              (f32x4.splat (f32.const -104))))
+    ;; n = round(x / ln2) by the 1.5 * 2^23 trick: the sum's last bits are n (ties to even, as
+    ;; f32x4.nearest), read back as an integer without a float-to-int conversion.
+    (local.set $t (f32x4.add (f32x4.mul (local.get $x) (f32x4.splat (f32.const 1.44269504088896341)))
+                             (f32x4.splat (f32.const 12582912))))
+    (local.set $n (f32x4.sub (local.get $t) (f32x4.splat (f32.const 12582912))))
     (local.set $r (f32x4.sub (local.get $x) (f32x4.mul (local.get $n)
       (f32x4.splat (f32.const 0.693359375)))))
     (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $n)
@@ -41,7 +45,7 @@
     ;; y = poly * r^2 + r + 1
     (local.set $y (f32x4.add (f32x4.add (f32x4.mul (local.get $y) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
       (f32x4.splat (f32.const 1))))
-    (local.set $ni (i32x4.trunc_sat_f32x4_s (local.get $n))) ;; NaN -> 0
+    (local.set $ni (i32x4.sub (local.get $t) (i32x4.splat (i32.const 0x4b400000)))) ;; bits of 1.5 * 2^23
     (local.set $n1 (i32x4.shr_s (local.get $ni) (i32.const 1)))
     (f32x4.mul
       (f32x4.mul (local.get $y)
