@@ -11,8 +11,8 @@
 // 1.32 / 1.34 / 1.39 kB, and their dispatch in @dl/nn and @dl/optim 0.40 kB to the training stack;
 // its fused im2col, col2im, max- and average-pooling kernels 1.39 / 1.37 / 1.48 kB; its fused
 // attention kernels (forward and backward) 1.23 / 1.24 / 1.26 kB; its WebAssembly SIMD transcendentals
-// (exp, sigmoid, tanh, erf, softmax rows) and implicit-GEMM convolution kernels (forward, weight
-// gradient) 3.74 / 3.78 / 3.79 / 3.85 kB (one op / its gradient / MLP / MultiheadAttention, measured
+// (exp, sigmoid, tanh, erf, softmax rows) and implicit-GEMM convolution kernels (forward, weight and
+// input gradients) 4.45 / 4.50 / 4.54 / 4.53 kB (one op / its gradient / MLP / MultiheadAttention, measured
 // by bundling the sources with and without them). The first three entries already exceeded their
 // limits by 1.3-2.0 kB before those kernels (the argument checks); the limits are re-measured sizes.
 import { sizeLimitWorkspace } from "./tooling/size/resolve-workspace.js";
@@ -21,28 +21,28 @@ export default [
   {
     name: "@dl/tensor one op + cpu backend",
     path: "tooling/size/tensor-one-op.js",
-    limit: "27.35 kB",
+    limit: "28.33 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
   {
     name: "@dl/tensor + cpu + @dl/autograd: one op and its gradient",
     path: "tooling/size/autograd-backward.js",
-    limit: "35.86 kB",
+    limit: "36.87 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
   {
     name: "training stack: tensor + autograd + nn + optim + cpu, a 2-layer MLP with Adam",
     path: "tooling/size/train-mlp-adam.js",
-    limit: "49.31 kB",
+    limit: "48.58 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
   {
     name: "MultiheadAttention forward alone: tensor + autograd + nn (no RNN, conv or loss layers) + cpu",
     path: "tooling/size/mha-forward.js",
-    limit: "48.82 kB",
+    limit: "48.21 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
