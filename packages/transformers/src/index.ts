@@ -37,7 +37,6 @@ export {
   type MaskedLMOutput,
   type SequenceClassifierOutput,
 } from "./modeling/bert.js";
-export { checkpointBlock } from "./modeling/checkpoint.js";
 export { Conv1D, type Conv1DOptions } from "./modeling/conv1d.js";
 export {
   type BaseModelOutputWithPast,

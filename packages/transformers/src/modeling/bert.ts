@@ -1,9 +1,9 @@
+import { checkpoint } from "@dl/autograd";
 import { Dropout, Embedding, F, init, LayerNorm, Linear, Module, ModuleList, Parameter } from "@dl/nn";
 import { ArgumentError, add, arange, fmtShape, isFloating, matmul, mul, ones, ShapeError, type Tensor, tanh, zeros } from "@dl/tensor";
 import { BertConfig } from "../configuration/bert.js";
 import { type Activation, getActivation } from "./activations.js";
 import { extendedAttentionMask } from "./attention-utils.js";
-import { checkpointBlock } from "./checkpoint.js";
 import { tokenLoss } from "./losses.js";
 import { checkConfig, PreTrainedModel } from "./modeling-utils.js";
 
@@ -292,7 +292,7 @@ export class BertModel extends BertPreTrainedModel {
     const attentions: Tensor[] = [];
     const ckpt = this.gradientCheckpointing && this.training;
     for (const layer of this.encoder.layer.children() as Iterable<BertLayer>) {
-      if (ckpt) hidden = checkpointBlock((h) => layer.call(h, mask).output, hidden, [...layer.parameters()]);
+      if (ckpt) hidden = checkpoint((h) => layer.call(h, mask).output, hidden);
       else {
         const r = layer.call(hidden, mask, options.outputAttentions ?? false);
         hidden = r.output;

@@ -1,3 +1,4 @@
+import { checkpoint } from "@dl/autograd";
 import { Dropout, Embedding, F, init, LayerNorm, Linear, Module, ModuleList } from "@dl/nn";
 import {
   ArgumentError,
@@ -18,7 +19,6 @@ import { GPT2Config } from "../configuration/gpt2.js";
 import { type GenerateOptions, generate } from "../generation/generate.js";
 import { type Activation, getActivation } from "./activations.js";
 import { causalMask, dtypeMin, extendedAttentionMask } from "./attention-utils.js";
-import { checkpointBlock } from "./checkpoint.js";
 import { Conv1D } from "./conv1d.js";
 import { causalLmLoss } from "./losses.js";
 import { checkConfig, PreTrainedModel } from "./modeling-utils.js";
@@ -273,7 +273,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     for (const [i, block] of blocks.entries()) {
       if (options.outputHiddenStates) hiddens.push(hidden);
       if (ckpt) {
-        hidden = checkpointBlock((h) => block.call(h, null, mask, false, false).hidden, hidden, [...block.parameters()]);
+        hidden = checkpoint((h) => block.call(h, null, mask, false, false).hidden, hidden);
         continue;
       }
       const r = block.call(hidden, past ? (past[i] as KeyValue) : null, mask, useCache, options.outputAttentions ?? false);
