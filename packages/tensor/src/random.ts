@@ -1,4 +1,8 @@
-import seedrandom from "seedrandom/seedrandom.js";
+import type seedrandomTypes from "seedrandom";
+// seedrandom's ARC4 generator alone: its main entry also bundles six generators dl does not use.
+// That file has no types of its own; it is the default export of "seedrandom".
+// @ts-ignore
+import arc4 from "seedrandom/seedrandom.js";
 import { type DType, getDefaultDtype } from "./dtype.js";
 import { ArgumentError, ShapeError, describeValue, fmtShape } from "./errors.js";
 import { type TensorOptions, assertAllocatable, checkOptions, checkShape, fromHost, requireFloating } from "./creation.js";
@@ -7,13 +11,15 @@ import { dimsArg } from "./layout.js";
 import { numel } from "./shape.js";
 import type { Tensor } from "./tensor.js";
 
+const seedrandom = arc4 as typeof seedrandomTypes;
+
 /**
  * A seeded source of random numbers (torch.Generator). All random ops draw from the default
  * generator unless given one; manualSeed(s) makes every run reproducible bit for bit. Numbers are
  * produced on the host and uploaded, so every backend sees the same values.
  */
 export class Generator {
-  private rng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
+  private rng: seedrandomTypes.StatefulPRNG<seedrandomTypes.State.Arc4>;
   private seed: number;
   private spareNormal: number | null = null;
 
@@ -63,9 +69,9 @@ export class Generator {
   }
 
   setState(state: object): this {
-    const s = state as { seed: number; rng: seedrandom.State.Arc4; spare: number | null };
+    const s = state as { seed: number; rng: seedrandomTypes.State.Arc4; spare: number | null };
     this.seed = s.seed;
-    this.rng = seedrandom("", { state: s.rng as seedrandom.State.Arc4 });
+    this.rng = seedrandom("", { state: s.rng as seedrandomTypes.State.Arc4 });
     this.spareNormal = s.spare;
     return this;
   }
