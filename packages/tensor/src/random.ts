@@ -1,7 +1,7 @@
 import type seedrandomTypes from "seedrandom";
 // seedrandom's ARC4 generator alone: its main entry also bundles six generators dl does not use.
 // That file has no types of its own; it is the default export of "seedrandom".
-// @ts-ignore
+// @ts-expect-error -- no declaration file for this path (see above)
 import arc4 from "seedrandom/seedrandom.js";
 import { type DType, getDefaultDtype } from "./dtype.js";
 import { ArgumentError, ShapeError, describeValue, fmtShape } from "./errors.js";
