@@ -47,6 +47,7 @@ export * from "./ops/reduce.js";
 export * from "./ops/sort.js";
 export * from "./ops/linalg.js";
 export * from "./ops/shape.js";
+export * from "./ops/views.js";
 export * from "./ops/softmax.js";
 export * from "./ops/indexing.js";
 export * from "./ops/inplace.js";

@@ -11,3 +11,5 @@ export * from "./loss.js";
 export * from "./normalization.js";
 export * from "./pooling.js";
 export * from "./upsampling.js";
+// torch.nn.functional.pad and one_hot are torch ops too: the same functions.
+export { oneHot, pad } from "@dl/tensor";
