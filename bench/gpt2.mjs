@@ -7,45 +7,21 @@
 // tooling/fixtures/gen_transformers.py). For its BLAS to be OpenBLAS rather than the reference BLAS,
 // install libopenblas0-pthread (see bench/README.md); the ratios print as measured either way.
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { loadDlPackages } from "./lib/load.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
-const repo = join(benchDir, "..");
 const arg = (name, def) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
 const shape = arg("shape", "124m");
 const newTokens = Number(arg("new", 32));
 const T = Number(arg("seq", 128));
 const PROMPT = 16;
 
-async function load() {
-  const { build } = await import("esbuild");
-  const cache = join(benchDir, "node_modules", ".cache");
-  mkdirSync(cache, { recursive: true });
-  const outfile = join(cache, "dl-gpt2-bench.mjs");
-  const rel = (p) => JSON.stringify(join(repo, p));
-  const lines = [
-    'export * from "@dl/tensor";',
-    'export { cpuBackend } from "@dl/backend-cpu";',
-    `export * from ${rel("packages/autograd/src/index.ts")};`,
-    `export * as optim from ${rel("packages/optim/src/index.ts")};`,
-    `export * as transformers from ${rel("packages/transformers/src/index.ts")};`,
-  ];
-  await build({
-    stdin: { contents: lines.join("\n"), resolveDir: benchDir, loader: "js" },
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    conditions: ["@dl/source"],
-    outfile,
-    logLevel: "silent",
-  });
-  return import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
-}
-
-const dl = await load();
+const dl = await loadDlPackages("dl-gpt2-bench", {
+  optim: "packages/optim/src/index.ts",
+  transformers: "packages/transformers/src/index.ts",
+});
 dl.registerBackend(dl.cpuBackend);
 const backend = dl.getBackend("cpu");
 const { GPT2Config, GPT2LMHeadModel } = dl.transformers;

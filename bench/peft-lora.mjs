@@ -6,46 +6,19 @@
 // step of each step, and the bytes of gradients + optimizer state that stay between steps. Each step
 // runs in tidy() so that temporaries are freed deterministically.
 // Bundles the packages' TypeScript sources with esbuild (the "@dl/source" condition): no build needed.
-import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadDlPackages } from "./lib/load.mjs";
 
-const benchDir = dirname(fileURLToPath(import.meta.url));
-const repo = join(benchDir, "..");
 const arg = (name, def) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
 const shape = arg("shape", "small");
 const steps = Number(arg("steps", shape === "124m" ? 2 : 5));
 const B = Number(arg("batch", 4));
 const T = Number(arg("seq", shape === "124m" ? 128 : 64));
 
-async function load() {
-  const { build } = await import("esbuild");
-  const cache = join(benchDir, "node_modules", ".cache");
-  mkdirSync(cache, { recursive: true });
-  const outfile = join(cache, "dl-peft-bench.mjs");
-  const rel = (p) => JSON.stringify(join(repo, p));
-  const lines = [
-    'export * from "@dl/tensor";',
-    'export { cpuBackend } from "@dl/backend-cpu";',
-    `export * from ${rel("packages/autograd/src/index.ts")};`,
-    `export * as optim from ${rel("packages/optim/src/index.ts")};`,
-    `export * as transformers from ${rel("packages/transformers/src/index.ts")};`,
-    `export * as peft from ${rel("packages/peft/src/index.ts")};`,
-  ];
-  await build({
-    stdin: { contents: lines.join("\n"), resolveDir: benchDir, loader: "js" },
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    conditions: ["@dl/source"],
-    outfile,
-    logLevel: "silent",
-  });
-  return import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
-}
-
-const dl = await load();
+const dl = await loadDlPackages("dl-peft-bench", {
+  optim: "packages/optim/src/index.ts",
+  transformers: "packages/transformers/src/index.ts",
+  peft: "packages/peft/src/index.ts",
+});
 dl.registerBackend(dl.cpuBackend);
 const backend = dl.getBackend("cpu");
 const { GPT2Config, GPT2LMHeadModel } = dl.transformers;

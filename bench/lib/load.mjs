@@ -32,11 +32,7 @@ const LAYERS = [
 ];
 
 async function bundle(layers, outfile) {
-  const { build } = await import("esbuild");
-  const rel = (p) => JSON.stringify(join(repo, p));
   const lines = [
-    'export * from "@dl/tensor";',
-    'export { cpuBackend } from "@dl/backend-cpu";',
     // The same module instances the backend uses (esbuild dedupes by path).
     `export { setMatmulEngine, matmulEngine } from ${rel("packages/backend-cpu/src/matmul.ts")};`,
     `export * as storage from ${rel("packages/backend-cpu/src/storage.ts")};`,
@@ -45,8 +41,20 @@ async function bundle(layers, outfile) {
     if (l.spread) lines.push(`export * from ${rel(l.src)};`);
     lines.push(`export * as ${l.ns} from ${rel(l.src)};`);
   }
+  await bundleEntry(lines, outfile);
+}
+
+const rel = (p) => JSON.stringify(join(repo, p));
+
+/** Bundles @dl/tensor, the cpu backend and `lines` (export statements) from source into outfile. */
+async function bundleEntry(lines, outfile) {
+  const { build } = await import("esbuild");
   await build({
-    stdin: { contents: lines.join("\n"), resolveDir: benchDir, loader: "js" },
+    stdin: {
+      contents: ['export * from "@dl/tensor";', 'export { cpuBackend } from "@dl/backend-cpu";', ...lines].join("\n"),
+      resolveDir: benchDir,
+      loader: "js",
+    },
     bundle: true,
     format: "esm",
     platform: "node",
@@ -55,6 +63,20 @@ async function bundle(layers, outfile) {
     outfile,
     logLevel: "silent",
   });
+}
+
+/**
+ * dl from source for a one-off benchmark: @dl/tensor, the cpu backend and autograd spread at the
+ * top, each other package as a namespace (`{ optim: "packages/optim/src/index.ts" }` gives dl.optim).
+ */
+export async function loadDlPackages(name, namespaces) {
+  const cache = join(benchDir, "node_modules", ".cache");
+  mkdirSync(cache, { recursive: true });
+  const outfile = join(cache, `${name}.mjs`);
+  const lines = [`export * from ${rel("packages/autograd/src/index.ts")};`];
+  for (const [ns, src] of Object.entries(namespaces)) lines.push(`export * as ${ns} from ${rel(src)};`);
+  await bundleEntry(lines, outfile);
+  return import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
 }
 
 /**
