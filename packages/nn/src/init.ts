@@ -47,13 +47,15 @@ export function eye_(t: Tensor): Tensor {
   return fill(t, eye(t.shape[0] as number, t.shape[1] as number, { dtype: t.dtype, device: t.device }));
 }
 
-export function xavierUniform_(t: Tensor, gain = 1, o: Gen = {}): Tensor {
+export function xavierUniform_(t: Tensor, gainOrOptions: number | (Gen & { gain?: number }) = 1, gen: Gen = {}): Tensor {
+  const [gain, o] = typeof gainOrOptions === "object" ? [gainOrOptions.gain ?? 1, gainOrOptions] : [gainOrOptions, gen];
   const { fanIn, fanOut } = calculateFans(t);
   const a = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(t, -a, a, o);
 }
 
-export function xavierNormal_(t: Tensor, gain = 1, o: Gen = {}): Tensor {
+export function xavierNormal_(t: Tensor, gainOrOptions: number | (Gen & { gain?: number }) = 1, gen: Gen = {}): Tensor {
+  const [gain, o] = typeof gainOrOptions === "object" ? [gainOrOptions.gain ?? 1, gainOrOptions] : [gainOrOptions, gen];
   const { fanIn, fanOut } = calculateFans(t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), o);
 }
@@ -70,12 +72,19 @@ function kaimingStd(t: Tensor, o: KaimingOptions): number {
   return calculateGain(o.nonlinearity ?? "leaky_relu", o.a ?? 0) / Math.sqrt(fan);
 }
 
-export function kaimingUniform_(t: Tensor, o: KaimingOptions = {}): Tensor {
+/** PyTorch's (a, mode, nonlinearity) positionally, or one options object. */
+function kaimingArgs(a: number | KaimingOptions, mode?: KaimingOptions["mode"], nonlinearity?: Nonlinearity): KaimingOptions {
+  return typeof a === "object" ? a : { a, mode, nonlinearity };
+}
+
+export function kaimingUniform_(t: Tensor, aOrOptions: number | KaimingOptions = {}, mode?: KaimingOptions["mode"], nonlinearity?: Nonlinearity): Tensor {
+  const o = kaimingArgs(aOrOptions, mode, nonlinearity);
   const bound = Math.sqrt(3) * kaimingStd(t, o);
   return uniform_(t, -bound, bound, o);
 }
 
-export function kaimingNormal_(t: Tensor, o: KaimingOptions = {}): Tensor {
+export function kaimingNormal_(t: Tensor, aOrOptions: number | KaimingOptions = {}, mode?: KaimingOptions["mode"], nonlinearity?: Nonlinearity): Tensor {
+  const o = kaimingArgs(aOrOptions, mode, nonlinearity);
   return normal_(t, 0, kaimingStd(t, o), o);
 }
 

@@ -58,8 +58,16 @@ export function relu(x: Tensor, _options: InplaceOption = {}): Tensor {
 }
 
 /** Clamps to [minVal, maxVal]; the gradient is zero at and beyond both bounds (F.hardtanh). */
-export function hardtanh(x: Tensor, minVal = -1, maxVal = 1, _options: InplaceOption = {}): Tensor {
+export function hardtanh(
+  x: Tensor,
+  minValOrOptions: number | (InplaceOption & { minVal?: number; maxVal?: number }) = -1,
+  maxValArg = 1,
+  _options: InplaceOption = {},
+): Tensor {
   assertTensor("hardtanh", x, "input");
+  const o = typeof minValOrOptions === "object" ? minValOrOptions : { minVal: minValOrOptions, maxVal: maxValArg };
+  const minVal = o.minVal ?? -1;
+  const maxVal = o.maxVal ?? 1;
   if (minVal > maxVal)
     throw new ArgumentError("hardtanh", `min_val cannot be greater than max_val (got min_val=${minVal}, max_val=${maxVal})`);
   return where(le(x, minVal), minVal, where(ge(x, maxVal), maxVal, x));
@@ -72,8 +80,13 @@ export function relu6(x: Tensor, options: InplaceOption = {}): Tensor {
 }
 
 /** x for x > 0, negativeSlope * x otherwise (F.leaky_relu). */
-export function leakyRelu(x: Tensor, negativeSlope = 0.01, _options: InplaceOption = {}): Tensor {
+export function leakyRelu(
+  x: Tensor,
+  negativeSlopeOrOptions: number | (InplaceOption & { negativeSlope?: number }) = 0.01,
+  _options: InplaceOption = {},
+): Tensor {
   assertTensor("leakyRelu", x, "input");
+  const negativeSlope = typeof negativeSlopeOrOptions === "object" ? (negativeSlopeOrOptions.negativeSlope ?? 0.01) : negativeSlopeOrOptions;
   return where(gt(x, 0), x, mul(x, negativeSlope));
 }
 
@@ -101,8 +114,9 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
 }
 
 /** x for x > 0, alpha * (exp(x) - 1) otherwise (F.elu). */
-export function elu(x: Tensor, alpha = 1, _options: InplaceOption = {}): Tensor {
+export function elu(x: Tensor, alphaOrOptions: number | (InplaceOption & { alpha?: number }) = 1, _options: InplaceOption = {}): Tensor {
   assertTensor("elu", x, "input");
+  const alpha = typeof alphaOrOptions === "object" ? (alphaOrOptions.alpha ?? 1) : alphaOrOptions;
   const pos = gt(x, 0);
   // The exp branch sees min(x, 0) so that its (masked) gradient is finite for large x.
   return where(pos, x, mul(expm1(where(pos, 0, x)), alpha));
@@ -170,8 +184,10 @@ export function tanh(x: Tensor): Tensor {
 /**
  * log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (F.softplus).
  */
-export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
+export function softplus(x: Tensor, betaOrOptions: number | { beta?: number; threshold?: number } = 1, thresholdArg = 20): Tensor {
   assertTensor("softplus", x, "input");
+  const beta = typeof betaOrOptions === "object" ? (betaOrOptions.beta ?? 1) : betaOrOptions;
+  const threshold = typeof betaOrOptions === "object" ? (betaOrOptions.threshold ?? 20) : thresholdArg;
   const bx = beta === 1 ? x : mul(x, beta);
   const linear = gt(bx, threshold);
   // exp sees min(beta x, threshold): finite, so the masked branch's gradient is 0, not NaN.

@@ -62,9 +62,17 @@ function dropoutImpl(
 }
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p) in training (F.dropout). */
-export function dropout(x: Tensor, p = 0.5, training = true, options: DropoutOptions = {}): Tensor {
+export function dropout(
+  x: Tensor,
+  pOrOptions: number | (DropoutOptions & { p?: number; training?: boolean }) = 0.5,
+  trainingArg = true,
+  options: DropoutOptions = {},
+): Tensor {
   assertTensor("dropout", x, "input");
-  return dropoutImpl("dropout", x, p, training, x.shape, false, options);
+  if (typeof pOrOptions === "object") {
+    return dropoutImpl("dropout", x, pOrOptions.p ?? 0.5, pOrOptions.training ?? true, x.shape, false, pOrOptions);
+  }
+  return dropoutImpl("dropout", x, pOrOptions, trainingArg, x.shape, false, options);
 }
 
 /** Alpha dropout for SELU networks: keeps mean and variance of the input (F.alpha_dropout). Off by default, as PyTorch's. */

@@ -407,8 +407,9 @@ export interface NormalizeOptions {
 }
 
 /** x / max(||x||_p, eps) along dim (F.normalize; p = 2, dim = 1, eps = 1e-12 by default). */
-export function normalize(x: Tensor, options: NormalizeOptions = {}): Tensor {
+export function normalize(x: Tensor, pOrOptions: number | NormalizeOptions = {}, dim?: number, eps?: number): Tensor {
   assertTensor("normalize", x, "input");
+  const options: NormalizeOptions = typeof pOrOptions === "object" ? pOrOptions : { p: pOrOptions, dim, eps };
   requireFloat("normalize", x);
   const denom = clamp(norm(x, options.p ?? 2, options.dim ?? 1, { keepdim: true }), { min: options.eps ?? 1e-12 });
   return div(x, denom);
