@@ -1,10 +1,9 @@
 import type { Backend, DType, FusedKernels, HostArray } from "@dl/tensor";
 import { castScalar, DLError } from "@dl/tensor";
-import { copy, write } from "./elementwise.js";
 import { allocArray, freeArray, memoryInfo } from "./storage.js";
 
 /**
- * The CPU backend's core: storage and the strided copy/write, without compute kernels. Kernels are
+ * The CPU backend's core: storage (alloc, upload, read, dispose, memory) without kernels. Kernels are
  * attached in groups (kernels.ts) by attachKernels(), both exported by the @dl/backend-cpu/core
  * entry (core.ts), so that a bundle carries only the groups it names:
  * `registerBackend(attachKernels(binaryKernels))` is enough for `add`. The package's main entry
@@ -13,7 +12,19 @@ import { allocArray, freeArray, memoryInfo } from "./storage.js";
  */
 
 /** The backend's kernel methods, i.e. what a group may attach. */
-export type CpuPrimitive = "unary" | "binary" | "where" | "reduce" | "argReduce" | "scan" | "sort" | "matmul" | "gather" | "scatter";
+export type CpuPrimitive =
+  | "copy"
+  | "write"
+  | "unary"
+  | "binary"
+  | "where"
+  | "reduce"
+  | "argReduce"
+  | "scan"
+  | "sort"
+  | "matmul"
+  | "gather"
+  | "scatter";
 
 /** A group of kernels: primitives of the Backend contract and/or fused kernels. */
 export type CpuKernelGroup = Partial<Pick<Backend, CpuPrimitive>> & { readonly fused?: FusedKernels };
@@ -44,8 +55,8 @@ const backend: Mutable<Backend> = {
   read: async (data: unknown) => (data as HostArray).slice(),
   dispose: (data: unknown) => freeArray(data as HostArray),
   memory: memoryInfo,
-  copy,
-  write,
+  copy: missing("copy", "copyKernels"),
+  write: missing("write", "copyKernels"),
   unary: missing("unary", "unaryKernels"),
   binary: missing("binary", "binaryKernels"),
   where: missing("where", "whereKernels"),

@@ -1,5 +1,5 @@
 import type { CpuKernelGroup } from "./attach.js";
-import { binary, unary, where } from "./elementwise.js";
+import { binary, copy, unary, where, write } from "./elementwise.js";
 import { attention, attentionBackward } from "./fused/attention.js";
 import { col2im, im2col } from "./fused/conv.js";
 import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "./fused/conv-gemm.js";
@@ -18,6 +18,8 @@ import { sort } from "./sort.js";
  * Primitives (the Backend contract) first, then the fused kernels (one family per group).
  */
 
+/** Strided copy with dtype conversion and strided write: contiguous(), clone(), to(dtype), reshape of a view that must be copied, in-place ops. */
+export const copyKernels: CpuKernelGroup = { copy, write };
 /** Elementwise ops of two tensors: arithmetic, comparisons, logical and bitwise ops. */
 export const binaryKernels: CpuKernelGroup = { binary };
 /** Elementwise ops of one tensor (with the WebAssembly SIMD exp, sigmoid, tanh and erf). */

@@ -4,6 +4,7 @@ import {
   attachKernels,
   binaryKernels,
   convKernels,
+  copyKernels,
   gatherKernels,
   layerNormKernels,
   matmulKernels,
@@ -52,6 +53,7 @@ describe("@dl/backend-cpu/core: kernels attached in groups", () => {
     const { cpuBackend } = await import("../src/index.js");
     expect(cpuBackend).toBe(core);
     const groups = [
+      copyKernels,
       binaryKernels,
       unaryKernels,
       whereKernels,
