@@ -68,6 +68,7 @@ try {
 
   const program = `
 import "@dl/backend-cpu/register";
+import { attachKernels } from "@dl/backend-cpu/core";
 import "@dl/autograd";
 import { Linear, MSELoss, Module, ReLU, Sequential } from "@dl/nn";
 import { SGD } from "@dl/optim";
@@ -75,7 +76,7 @@ import { TensorDataset, DataLoader } from "@dl/data";
 import { profile } from "@dl/profiler";
 import { GPT2Config } from "@dl/transformers";
 import { LoraConfig } from "@dl/peft";
-import { manualSeed, randn, type Tensor } from "@dl/tensor";
+import { getBackend, manualSeed, randn, type Tensor } from "@dl/tensor";
 
 manualSeed(0);
 const model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 1));
@@ -93,7 +94,9 @@ for (const batch of new DataLoader(data, { batchSize: 8 })) {
   last = loss.item() as number;
 }
 const prof = profile(() => model(randn(2, 4)));
-console.log(JSON.stringify({ training: asModule.training, loss: last, events: prof.events.length, gpt2: typeof GPT2Config, lora: typeof LoraConfig }));
+// The core entry's backend is the registered one (one cpu backend object however it is imported).
+const oneCpu = attachKernels() === getBackend("cpu");
+console.log(JSON.stringify({ training: asModule.training, loss: last, events: prof.events.length, gpt2: typeof GPT2Config, lora: typeof LoraConfig, oneCpu }));
 `;
   writeFileSync(join(app, "main.ts"), program);
   writeFileSync(
@@ -122,7 +125,7 @@ console.log(JSON.stringify({ training: asModule.training, loss: last, events: pr
   run(esbuild, ["main.ts", "--format=esm", "--outfile=main.mjs", "--log-level=warning"], app);
   const out = run(process.execPath, ["main.mjs"], app).trim();
   const result = JSON.parse(out.split("\n").pop());
-  if (!(Number.isFinite(result.loss) && result.events > 0 && result.gpt2 === "function" && result.lora === "function")) {
+  if (!(Number.isFinite(result.loss) && result.events > 0 && result.gpt2 === "function" && result.lora === "function" && result.oneCpu)) {
     fail(`the installed packages did not train and profile: ${out}`);
   }
   if (!failed) console.log(`pack-check: ${Object.keys(tarballs).length} packages packed, installed with npm, typechecked and run (${out})`);

@@ -7,7 +7,10 @@ import { adamStep, sgdStep } from "./optim.js";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.js";
 import { softmax, softmaxBackward } from "./softmax.js";
 
-/** The cpu backend's fused kernels (see FusedKernels in @dl/tensor), one family per file. */
+/**
+ * The cpu backend's fused kernels (see FusedKernels in @dl/tensor), one family per file: the full
+ * backend's table. Each family also has a group in ../kernels.ts (for @dl/backend-cpu/core).
+ */
 export const cpuFusedKernels: FusedKernels = {
   softmax,
   softmaxBackward,
