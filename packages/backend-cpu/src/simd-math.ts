@@ -15,16 +15,32 @@ export type SimdUnary = "exp" | "sigmoid" | "tanh" | "erf";
 /** Floats per chunk: 32 KiB, inside L1/L2 for the copy in, the map and the copy out. */
 const CHUNK = 8192;
 
+/**
+ * Where the data start in the module's memory (bytes): below is the constant pool that
+ * tooling/build-wasm.mjs lays out for the polynomials.
+ */
+export const HEAP_BASE = 1024;
+
 export interface SimdMath {
   /** Starts a streamed map: push rows, then flush; results land in `out` from `o` on, in push order. */
   stream(fn: SimdUnary, out: Float32Array, o: number): UnaryStream;
   /** out[o + j] = e^(src[p + j] - shift) for j < n (contiguous); returns the float64 sum of the stored values. */
   expShiftSum(out: Float32Array, o: number, src: HostArray, p: number, n: number, shift: number): number;
   /**
-   * One softmax row of n contiguous float32 values, all passes in the module (max, exp and sum,
-   * scale by the float32 reciprocal of the sum); false (nothing done) for rows over one chunk.
+   * softmax (or logSoftmax) of `rows` contiguous float32 rows of n values (src[p + r * n + j]) into
+   * out from o on, all passes in the module (max, exp and its float64 sum, then softmax scales by
+   * the float32 reciprocal of the sum, logSoftmax computes x - max - log(sum) in float64, rounded
+   * once); false (nothing done) for rows over one chunk.
    */
-  softmaxRow(out: Float32Array, o: number, src: Float32Array, p: number, n: number): boolean;
+  softmaxRows(out: Float32Array, o: number, src: Float32Array, p: number, rows: number, n: number, log: boolean): boolean;
+  /**
+   * The module's memory from HEAP_BASE on as float32, at least `floats` long (grown on demand; the
+   * view is valid until the next call of heap). Element i is at byte HEAP_BASE + 4 i.
+   */
+  heap(floats: number): Float32Array;
+  /** The recurrent cells over the heap (byte offsets; wasm/math.wat's lstm_cell_f32 and gru_cell_f32). */
+  lstmCell(gx: number, gh: number, b: number, c: number, h2: number, c2: number, ws: number, rows: number, hp: number): void;
+  gruCell(gx: number, gh: number, b: number, h: number, h2: number, ws: number, rows: number, hp: number): void;
 }
 
 export interface UnaryStream {
@@ -49,10 +65,22 @@ function load(): SimdMath | undefined {
     if (typeof WebAssembly !== "object") return undefined;
     const bytes = Uint8Array.from(atob(mathWasm), (c) => c.charCodeAt(0));
     if (!WebAssembly.validate(bytes)) return undefined; // no SIMD
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
-    // One page (64 KiB) holds CHUNK floats plus the padding lanes; the memory never grows, so the view stays valid.
-    const buf = new Float32Array((ex.memory as WebAssembly.Memory).buffer, 0, CHUNK + 4);
-    const full = buf.subarray(0, CHUNK);
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { Math: { log: Math.log } }).exports;
+    const memory = ex.memory as WebAssembly.Memory;
+    // One page (64 KiB) holds CHUNK floats plus the padding lanes. The recurrent cells grow the
+    // memory, which detaches the views: they are rebuilt then.
+    let buf = new Float32Array(memory.buffer, HEAP_BASE, CHUNK + 4);
+    let full = buf.subarray(0, CHUNK);
+    let all = new Float32Array(memory.buffer, HEAP_BASE);
+    const heap = (floats: number): Float32Array => {
+      if (all.length < floats) {
+        memory.grow(Math.ceil((HEAP_BASE + floats * 4 - memory.buffer.byteLength) / 65536));
+        buf = new Float32Array(memory.buffer, HEAP_BASE, CHUNK + 4);
+        full = buf.subarray(0, CHUNK);
+        all = new Float32Array(memory.buffer, HEAP_BASE);
+      }
+      return all;
+    };
     const maps: Record<SimdUnary, MapFn> = {
       exp: ex.exp_f32 as MapFn,
       sigmoid: ex.sigmoid_f32 as MapFn,
@@ -60,14 +88,16 @@ function load(): SimdMath | undefined {
       erf: ex.erf_f32 as MapFn,
     };
     const expShiftSum = ex.exp_shift_sum_f32 as (p: number, n: number, shift: number) => number;
-    const max = ex.max_f32 as (p: number, n: number) => number;
-    const scale = ex.scale_f32 as (p: number, n: number, s: number) => void;
+    const softmaxRows = ex.softmax_rows_f32 as (p: number, rows: number, ld: number, n: number, log: number) => void;
     return {
+      heap,
+      lstmCell: ex.lstm_cell_f32 as SimdMath["lstmCell"],
+      gruCell: ex.gru_cell_f32 as SimdMath["gruCell"],
       stream(fn, out, o) {
         const map = maps[fn];
         let fill = 0;
         const run = () => {
-          map(0, fill);
+          map(HEAP_BASE, fill);
           out.set(fill === CHUNK ? full : buf.subarray(0, fill), o);
           o += fill;
           fill = 0;
@@ -97,18 +127,32 @@ function load(): SimdMath | undefined {
           else for (let j = 0; j < m; j++) buf[j] = src[p + done + j] as number;
           // Padding lanes: e^-inf = 0 adds nothing to the sum.
           buf.fill(Number.NEGATIVE_INFINITY, m, (m + 3) & ~3);
-          sum += expShiftSum(0, m, shift);
+          sum += expShiftSum(HEAP_BASE, m, shift);
           out.set(buf.subarray(0, m), o + done);
         }
         return sum;
       },
-      softmaxRow(out, o, src, p, n) {
-        if (n > CHUNK) return false;
-        buf.set(src.subarray(p, p + n));
-        buf.fill(Number.NEGATIVE_INFINITY, n, (n + 3) & ~3);
-        const sum = expShiftSum(0, n, max(0, n));
-        scale(0, n, 1 / sum);
-        out.set(buf.subarray(0, n), o);
+      softmaxRows(out, o, src, p, rows, n, log) {
+        if (n > CHUNK || n === 0) return false;
+        // Rows padded to whole vectors (-inf: nothing for the max, e^-inf = 0 for the sum), as many
+        // per call as the buffer holds; rows of a multiple of 4 move in one copy each way.
+        const ld = (n + 3) & ~3;
+        const per = Math.floor(CHUNK / ld);
+        for (let r0 = 0; r0 < rows; r0 += per) {
+          const k = Math.min(per, rows - r0);
+          const s0 = p + r0 * n;
+          const o0 = o + r0 * n;
+          if (ld === n) buf.set(src.subarray(s0, s0 + k * n));
+          else {
+            for (let r = 0; r < k; r++) {
+              buf.set(src.subarray(s0 + r * n, s0 + r * n + n), r * ld);
+              buf.fill(Number.NEGATIVE_INFINITY, r * ld + n, r * ld + ld);
+            }
+          }
+          softmaxRows(HEAP_BASE, k, ld, n, log ? 1 : 0);
+          if (ld === n) out.set(k * n === CHUNK ? full : buf.subarray(0, k * n), o0);
+          else for (let r = 0; r < k; r++) out.set(buf.subarray(r * ld, r * ld + n), o0 + r * n);
+        }
         return true;
       },
     };

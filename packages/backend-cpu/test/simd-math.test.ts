@@ -137,4 +137,43 @@ describe.skipIf(!simdMath())("cpu backend: WebAssembly SIMD transcendentals (flo
       expect(y[3 * len + 1]).toBe(0);
     });
   }
+
+  for (const len of [1, 3, 7, 1024, 3001, 20_000]) {
+    it(`logSoftmax rows of ${len}: x - max - log(sum(exp(x - max))) within 2^-23 of the operands, NaN and -inf rows; softmax of odd lengths within 2 ulp`, () => {
+      const rows = 5;
+      const x = new Float32Array(rows * len);
+      for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.37) * 30;
+      x[2 * len + (len >> 1)] = Number.NaN;
+      x.fill(Number.NEGATIVE_INFINITY, 3 * len + 1, 4 * len);
+      x.fill(Number.NEGATIVE_INFINITY, 4 * len, 5 * len); // all -inf: NaN, as the composed op
+      const ref = { data: x, dtype: "float32", shape: [rows, len], strides: [len, 1], offset: 0 } as const;
+      const y = softmax(ref, 1, true) as Float32Array;
+      const p = softmax(ref, 1, false) as Float32Array;
+      for (const r of [0, 1]) {
+        let m = Number.NEGATIVE_INFINITY;
+        for (let j = 0; j < len; j++) m = Math.max(m, x[r * len + j] as number);
+        let sum = 0;
+        const e = (j: number) => Math.exp(Math.fround((x[r * len + j] as number) - m));
+        for (let j = 0; j < len; j++) sum += e(j);
+        const ls = Math.log(sum);
+        let worst = 0;
+        let worstP = 0;
+        for (let j = 0; j < len; j++) {
+          // The float32 exps make log(sum) exact to ~2^-24 relative: the error is one of the operands' size.
+          const d = (x[r * len + j] as number) - m;
+          worst = Math.max(worst, Math.abs((y[r * len + j] as number) - (d - ls)) / ((Math.abs(d) + ls) * 2 ** -24 + 1e-30));
+          worstP = Math.max(worstP, Math.abs(ordinal(p[r * len + j] as number) - ordinal(Math.fround(e(j) / sum))));
+        }
+        expect(worst).toBeLessThanOrEqual(2);
+        expect(worstP).toBeLessThanOrEqual(2);
+      }
+      if (len > 1) {
+        expect(Array.from(y.subarray(2 * len, 3 * len)).every(Number.isNaN)).toBe(true);
+        expect(y[3 * len]).toBe(0);
+        expect(y[3 * len + 1]).toBe(Number.NEGATIVE_INFINITY);
+      }
+      expect(Array.from(y.subarray(4 * len, 5 * len)).every(Number.isNaN)).toBe(true);
+      expect(Array.from(p.subarray(4 * len, 5 * len)).every(Number.isNaN)).toBe(true);
+    });
+  }
 });

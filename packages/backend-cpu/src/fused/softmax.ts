@@ -13,13 +13,16 @@ export function softmax(x: StridedRef, dim: number, log: boolean): HostArray {
   const [outer, len, inner] = around(x.shape, dim);
   const { a, o, done } = rowMajor(x);
   const y = allocArrayUninit(numel(x.shape), x.dtype);
-  const simd = y instanceof Float32Array && a instanceof Float32Array ? simdMath() : undefined;
+  const simd = y instanceof Float32Array && a instanceof Float32Array && inner === 1 ? simdMath() : undefined;
+  // Contiguous float32 rows: every pass of every row in WebAssembly SIMD, a block of rows per call.
+  if (simd?.softmaxRows(y as Float32Array, 0, a as Float32Array, o, outer, len, log)) {
+    done();
+    return finalize(y, x.dtype);
+  }
   for (let b = 0; b < outer; b++) {
     for (let k = 0; k < inner; k++) {
       const q0 = b * len * inner + k;
       const end = q0 + len * inner;
-      // Contiguous float32 rows: every pass in WebAssembly SIMD.
-      if (simd && !log && inner === 1 && simd.softmaxRow(y as Float32Array, q0, a as Float32Array, q0 + o, len)) continue;
       // NaN wins the max (then every output of the line is NaN, as the composed op gives).
       let m = Number.NEGATIVE_INFINITY;
       for (let q = q0; q < end; q += inner) {
