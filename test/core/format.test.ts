@@ -1,4 +1,4 @@
-import { formatTensor, fromHost, getDefaultDtype, printOptions, setPrintOptions, tensor } from "@dl/tensor";
+import { Size, formatTensor, fromHost, getDefaultDtype, printOptions, setPrintOptions, tensor, zeros } from "@dl/tensor";
 import { afterEach, describe, expect, it } from "vitest";
 import { describeEachBackend } from "../helpers/backends.js";
 import { type TSpec, decode, loadFixtures } from "../helpers/fixtures.js";
@@ -37,5 +37,28 @@ describe("print options", () => {
     t.dispose();
     expect(formatTensor(t)).toBe("tensor(<disposed>)");
     expect(getDefaultDtype()).toBe("float32");
+  });
+});
+
+describe("size() prints as torch.Size", () => {
+  it("String, template literals and util.inspect give [4, 3]", async () => {
+    const { inspect } = await import("node:util");
+    const s = zeros([4, 3]).size();
+    expect(String(s)).toBe("[4, 3]");
+    expect(`${s}`).toBe("[4, 3]");
+    expect(inspect(s)).toBe("[4, 3]");
+    expect(`${zeros([]).size()}`).toBe("[]");
+    expect(`${zeros([7]).size()}`).toBe("[7]");
+  });
+
+  it("is a frozen array equal to the shape", () => {
+    const t = zeros([2, 0, 5]);
+    const s = t.size();
+    expect(s).toBeInstanceOf(Size);
+    expect(Array.isArray(s)).toBe(true);
+    expect([...s]).toEqual([2, 0, 5]);
+    expect(s.length).toBe(3);
+    expect(Object.isFrozen(s)).toBe(true);
+    expect(t.size(-1)).toBe(5);
   });
 });

@@ -9,8 +9,12 @@ export {
   type AttentionOptions,
   type AttentionResult,
   type FusedKernels,
+  type GruCellGrads,
+  type GruCellResult,
   type LayerNormGrads,
   type LayerNormResult,
+  type LstmCellGrads,
+  type LstmCellResult,
   type SgdStepOptions,
   type WindowGeometry,
   fusedKernel,
@@ -20,6 +24,7 @@ export { type GradRecorder, gradState, installGradRecorder, isGradEnabled, label
 export * from "./random.js";
 export { keep, tidy, tidyOwned } from "./scope.js";
 export { type MergedDims, broadcastShapes, coalesceDims, contiguousStrides, numel } from "./shape.js";
+export { Size } from "./size.js";
 export { Storage } from "./storage.js";
 export { type BasicIndex, type NestedArray, type Slice, Tensor, type ToOptions, parseSlice, record, slice } from "./tensor.js";
 export {

@@ -20,6 +20,7 @@ import {
 } from "./layout.js";
 import { writeInPlace } from "./ops/dispatch.js";
 import { trackInScope } from "./scope.js";
+import { type Size, toSize } from "./size.js";
 import { contiguousStrides, isContiguousLayout, normalizeDim, numel, type Shape } from "./shape.js";
 import { Storage } from "./storage.js";
 
@@ -143,11 +144,14 @@ export class Tensor {
     return numel(this.shape);
   }
 
-  /** size() is the shape; size(d) one extent (negative d counts from the end). */
-  size(): readonly number[];
+  /**
+   * size() is the shape as a Size (torch.Size: prints `[4, 3]`); size(d) one extent (negative d
+   * counts from the end). `shape` itself stays a plain frozen array: see size.ts for why.
+   */
+  size(): Size;
   size(dim: number): number;
-  size(dim?: number): number | readonly number[] {
-    if (dim === undefined) return this.shape;
+  size(dim?: number): number | Size {
+    if (dim === undefined) return toSize(this.shape);
     return this.shape[normalizeDim("size", dim, this.ndim)] as number;
   }
 
