@@ -1,6 +1,7 @@
 import type { DType, HostArray, StridedRef } from "@dl/tensor";
 import { gemmWasm } from "./gemm-wasm.js";
 import { allocArray, allocArrayUninit, finalize } from "./storage.js";
+import { FN_GEMM_F32, FN_GEMM_F64, type ThreadRunner, threadMinWork, threadRunner } from "./threads/runner.js";
 
 /**
  * Batched matmul, GotoBLAS-style: for each column block of C (NC) and k-block (KC), B is packed
@@ -23,6 +24,8 @@ interface Kernel {
   readonly MR: 4;
   readonly NR: 4 | 8;
   run(ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number): void;
+  /** The kernel's index in the thread pool's table (threads/runner.ts). */
+  readonly fn: number;
 }
 
 interface Engine {
@@ -46,12 +49,12 @@ function wasmEngine(): Engine | undefined {
     const bytes = Uint8Array.from(atob(gemmWasm), (c) => c.charCodeAt(0));
     // validate() is false where WebAssembly SIMD is not supported.
     if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) return undefined;
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
-    const memory = exports.memory as WebAssembly.Memory;
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { gemm: { memory } }).exports;
     return {
       name: "wasm",
-      f32: { E: 4, MR: 4, NR: 8, run: exports.gemm_f32 as KernelFn },
-      f64: { E: 8, MR: 4, NR: 4, run: exports.gemm_f64 as KernelFn },
+      f32: { E: 4, MR: 4, NR: 8, run: exports.gemm_f32 as KernelFn, fn: FN_GEMM_F32 },
+      f64: { E: 8, MR: 4, NR: 4, run: exports.gemm_f64 as KernelFn, fn: FN_GEMM_F64 },
       workspace(bytes) {
         const have = memory.buffer.byteLength;
         if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
@@ -70,6 +73,7 @@ function jsEngine(): Engine {
     E: 8,
     MR: 4,
     NR: 4,
+    fn: -1,
     run: (ap, bp, c, mp, np, kc, ldc) => gemmJs(w, ap >> 3, bp >> 3, c >> 3, mp, np, kc, ldc >> 3),
   };
   return {
@@ -279,6 +283,11 @@ function gemmStrided(
   N: number,
   accumulate = false,
 ): void {
+  const r = threadRunner;
+  if (r && k.fn >= 0 && M * N * K >= threadMinWork && r.threads() > 1) {
+    gemmThreaded(r, k, da, aOff, ars, acs, db, bOff, brs, bcs, out, outOff, M, K, N, accumulate);
+    return;
+  }
   const { E, MR, NR } = k;
   const Mp = roundUp(M, MR);
   const Np = roundUp(N, NR);
@@ -311,6 +320,94 @@ function gemmStrided(
     }
     // Copy the valid part of the C panel out (converting to out's element type). One set() when
     // the panel rows are exactly out's rows; else a loop (subarray() per row costs ~1 us).
+    if (!accumulate && ncp === N) out.set(view.subarray(cE, cE + M * N), outOff);
+    else {
+      for (let i = 0, src = cE, dst = outOff + jc; i < M; i++, src += ncp, dst += N) {
+        if (accumulate) for (let j = 0; j < ncur; j++) out[dst + j] += view[src + j] as number;
+        else for (let j = 0; j < ncur; j++) out[dst + j] = view[src + j] as number;
+      }
+    }
+  }
+}
+
+const A_BUDGET = 4 << 20; // bytes of packed A per job (threaded path)
+
+/**
+ * gemmStrided on the thread pool (threads/): the same blocks, packing and kernel calls, with the
+ * kernel calls of each k-block handed out as tasks of (row block, column panels). Every C element
+ * is still summed by one kernel call per k-block, in k order, so the bits do not depend on the
+ * number of threads. The packing and the copy out stay on the calling thread (they read and write
+ * JS arrays); the first k-block's calls store C instead of adding to it (no zero fill).
+ */
+function gemmThreaded(
+  r: ThreadRunner,
+  k: Kernel,
+  da: HostArray,
+  aOff: number,
+  ars: number,
+  acs: number,
+  db: HostArray,
+  bOff: number,
+  brs: number,
+  bcs: number,
+  out: HostArray,
+  outOff: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
+  const { E, MR, NR } = k;
+  const Mp = roundUp(M, MR);
+  const Np = roundUp(N, NR);
+  const kcMax = Math.min(K, KC);
+  const ncFit = Math.min(C_BUDGET / (Mp * E), B_BUDGET / (kcMax * E));
+  const nc = Math.min(Np, Math.max(NR, Math.floor(ncFit / NR) * NR));
+  // Rows in groups of whole MC blocks whose packed A fits A_BUDGET: one job per (k-block, group).
+  const mg = Math.min(Mp, Math.max(MC, Math.floor(A_BUDGET / (kcMax * E) / MC) * MC));
+  const apB = 0;
+  const bpB = apB + mg * kcMax * E;
+  const cB = bpB + kcMax * nc * E;
+  const end = cB + Mp * nc * E;
+  const buf = r.reserve(end);
+  // Views of a shared memory stay valid when it grows (job commands go after `end`).
+  const view: View = E === 4 ? new Float32Array(buf) : new Float64Array(buf);
+  const cE = cB / E;
+  const threads = r.threads();
+  for (let jc = 0; jc < N; jc += nc) {
+    const ncur = Math.min(nc, N - jc);
+    const ncp = roundUp(ncur, NR);
+    const ldc = ncp * E;
+    const panels = ncp / NR;
+    const chunk = Math.max(1, Math.ceil(panels / (2 * threads)));
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      packB(db, bOff + pc * brs + jc * bcs, brs, bcs, kc, ncur, ncp, NR, view, bpB / E);
+      for (let ig = 0; ig < Mp; ig += mg) {
+        const job = r.job(end);
+        for (let ic = ig; ic < Math.min(Mp, ig + mg); ic += MC) {
+          const mc = Math.min(MC, Mp - ic);
+          const ap = apB + (ic - ig) * kc * E;
+          packA(da, aOff + ic * ars + pc * acs, ars, acs, Math.min(mc, M - ic), mc, kc, view, ap / E);
+          for (let j0 = 0; j0 < panels; j0 += chunk) {
+            job.task();
+            job.call(
+              k.fn,
+              0,
+              ap,
+              bpB + j0 * kc * NR * E,
+              cB + ic * ldc + j0 * NR * E,
+              mc / MR,
+              Math.min(chunk, panels - j0),
+              kc,
+              ldc,
+              pc === 0 ? 1 : 0,
+            );
+          }
+        }
+        job.run();
+      }
+    }
     if (!accumulate && ncp === N) out.set(view.subarray(cE, cE + M * N), outOff);
     else {
       for (let i = 0, src = cE, dst = outOff + jc; i < M; i++, src += ncp, dst += N) {

@@ -1,8 +1,8 @@
 ;; Packing for the CPU backend's implicit-GEMM convolution (src/fused/conv-gemm.ts), in WebAssembly
 ;; SIMD (forward and weight-gradient panels). Assembled by tooling/build-wasm.mjs into src/conv-wasm.ts. It shares the gemm module's
-;; memory (imported), so the panels it writes are read there by gemm_f32 without a copy.
+;; memory (imported; shared under the thread pool, as gemm.wat), so the panels it writes are read there by gemm_f32 without a copy.
 (module
-  (import "gemm" "memory" (memory 1))
+  (import "gemm" "memory" (memory 1 65536))
 
   ;; B panels of the convolution's window matrix, straight from a zero-padded image (the canvas):
   ;; for each of $np panels of 8 output pixels and each k < $kc, the 8 floats

@@ -2,6 +2,7 @@ import type { HostArray, StridedRef, WindowGeometry } from "@dl/tensor";
 import { convWasm } from "../conv-wasm.js";
 import { gemmWasm } from "../gemm-wasm.js";
 import { allocArrayUninit } from "../storage.js";
+import { FN_GEMM_F32, FN_PACK_B, FN_PACK_BT, type ThreadRunner, threadMinWork, threadRunner } from "../threads/runner.js";
 
 /**
  * conv2d forward as an implicit GEMM, per image: Y[n] (O x ho*wo, row-major = NCHW) =
@@ -22,6 +23,13 @@ const MR = 4;
 const NR = 8;
 const KC = 256; // k-block, as matmul.ts: a B panel (KC x NR) stays in L1
 const NB = 256; // output pixels per packed B block (KC x NB floats, 256 KiB)
+const GROUP_BYTES = 16 << 20; // images per job (threaded path): their canvases and outputs in about this much memory
+
+/** The thread pool when it has more than one thread running and the product is big enough. */
+function pool(madds: number): ThreadRunner | null {
+  const r = threadRunner;
+  return r && madds >= threadMinWork && r.threads() > 1 ? r : null;
+}
 
 type KernelFn = (ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number) => void;
 type PackFn = (bp: number, canvas: number, taps: number, kc: number, corners: number, np: number) => void;
@@ -46,9 +54,9 @@ function getEngine(): Engine | undefined {
     const gemm = wasmBytes(gemmWasm);
     const conv = wasmBytes(convWasm);
     if (!WebAssembly.validate(gemm) || !WebAssembly.validate(conv)) return engine;
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(gemm), {}).exports;
-    const memory = ex.memory as WebAssembly.Memory;
-    // The packing module works in the gemm module's memory: its panels are the kernel's input.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(gemm), { gemm: { memory } }).exports;
+    // The packing module works in the same memory: its panels are the kernel's input.
     const packs = new WebAssembly.Instance(new WebAssembly.Module(conv), { gemm: { memory } }).exports;
     engine = { run: ex.gemm_f32 as KernelFn, pack: packs.pack_b as PackFn, packT: packs.pack_bt as PackTFn, memory };
   } catch {
@@ -76,6 +84,8 @@ export function conv2dGemm(x: StridedRef, w: StridedRef, bias: StridedRef | null
   const out = allocArrayUninit(N * O * L, "float32") as Float32Array;
   if (out.length === 0) return out;
   if (K === 0) return out.fill(0);
+  const r = pool(N * O * L * K);
+  if (r) return conv2dThreaded(r, out, x, w, bias, g);
   const mp = Math.ceil(O / MR);
   const Lp = Math.ceil(L / NR) * NR;
   const nkb = Math.ceil(K / KC);
@@ -201,6 +211,8 @@ export function conv2dWeightGradGemm(gy: StridedRef, x: StridedRef, g: WindowGeo
   const out = allocArrayUninit(O * K, "float32") as Float32Array;
   if (out.length === 0) return out;
   if (N === 0 || L === 0) return out.fill(0);
+  const r = pool(N * O * L * K);
+  if (r) return weightGradThreaded(r, out, gy, x, g);
   const mp = Math.ceil(O / MR);
   const Kp = Math.ceil(K / NR) * NR;
   const ch = (ho - 1) * g.sh + (kh - 1) * g.dh + 1;
@@ -274,6 +286,8 @@ export function conv2dInputGradGemm(gy: StridedRef, w: StridedRef, g: WindowGeom
   const out = allocArrayUninit(N * C * H * W, "float32") as Float32Array;
   if (out.length === 0) return out;
   if (O === 0 || L === 0) return out.fill(0);
+  const r = pool(N * O * L * K);
+  if (r) return inputGradThreaded(r, out, gy, w, g);
   const mp = Math.ceil(K / MR);
   const Lp = Math.ceil(L / NR) * NR;
   const nob = Math.ceil(O / KC);
@@ -363,6 +377,315 @@ export function conv2dInputGradGemm(gy: StridedRef, w: StridedRef, g: WindowGeom
         }
         const rowBase = canvasBase + c * plane + cr * cw + g.pl;
         for (let col = 0; col < W; col++) out[o + col] = col + g.pl < cw ? (f[rowBase + col] as number) : 0;
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same three kernels on the thread pool (threads/): images in groups whose canvases and
+// products fit GROUP_BYTES; the calling thread copies the group's images into their canvases
+// (and packs what comes from JS arrays), the tasks pack and multiply in the shared memory, and the
+// calling thread copies the results out. Each output element is summed by the same kernel calls in
+// the same order as above (tasks never split a sum), so the bits do not depend on the threads.
+
+/** Canvas geometry and the tap / corner byte-offset tables (as in the one-thread kernels). */
+function windows(g: WindowGeometry) {
+  const ch = (g.ho - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+  const cw = (g.wo - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  const plane = ch * cw;
+  const K = g.c * g.kh * g.kw;
+  const L = g.ho * g.wo;
+  const taps = new Int32Array(Math.ceil(K / NR) * NR); // past K: 0 (read any cell; dropped)
+  for (let k = 0; k < K; k++) {
+    const c = (k / (g.kh * g.kw)) | 0;
+    const t = k - c * g.kh * g.kw;
+    const i = (t / g.kw) | 0;
+    taps[k] = 4 * (c * plane + i * g.dh * cw + (t - i * g.kw) * g.dw);
+  }
+  const corners = new Int32Array(Math.ceil(L / NR) * NR); // past L: 0 (dropped columns)
+  for (let p = 0; p < L; p++) {
+    const oy = (p / g.wo) | 0;
+    corners[p] = 4 * (oy * g.sh * cw + (p - oy * g.wo) * g.sw);
+  }
+  return { ch, cw, plane, K, L, taps, corners };
+}
+
+const align4 = (floats: number) => Math.ceil(floats / 4) * 4; // 16-byte aligned float offsets
+
+function conv2dThreaded(
+  r: ThreadRunner,
+  out: Float32Array,
+  x: StridedRef,
+  w: StridedRef,
+  bias: StridedRef | null,
+  g: WindowGeometry,
+): Float32Array {
+  const O = w.shape[0] as number;
+  const N = g.n;
+  const { ch, cw, plane, K, L, taps, corners } = windows(g);
+  const mp = Math.ceil(O / MR);
+  const Lp = corners.length;
+  const nkb = Math.ceil(K / KC);
+  const perImage = g.c * plane + mp * MR * Lp;
+  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / perImage)));
+  // Layout (floats): A panels (all k-blocks), taps, corners, G canvases, G outputs (mp*MR x Lp).
+  const aBase = 0;
+  const tapBase = align4(aBase + mp * MR * K);
+  const cornerBase = align4(tapBase + taps.length);
+  const canvasBase = align4(cornerBase + Lp);
+  const outBase = align4(canvasBase + G * g.c * plane);
+  const end = align4(outBase + G * mp * MR * Lp);
+  const f = new Float32Array(r.reserve(end * 4));
+  const i32 = new Int32Array(f.buffer);
+  i32.set(taps, tapBase);
+  i32.set(corners, cornerBase);
+  const wd = w.data as Float32Array;
+  const [wsO, wsC, wsH, wsW] = w.strides as [number, number, number, number];
+  const { kh, kw } = g;
+  for (let kb = 0; kb < nkb; kb++) {
+    const k0 = kb * KC;
+    const kc = Math.min(KC, K - k0);
+    const blk = aBase + mp * MR * k0;
+    for (let ip = 0; ip < mp; ip++) {
+      for (let rr = 0; rr < MR; rr++) {
+        const o = ip * MR + rr;
+        let q = blk + ip * MR * kc + rr;
+        for (let k = k0; k < k0 + kc; k++, q += MR) {
+          if (o >= O) {
+            f[q] = 0;
+            continue;
+          }
+          const c = (k / (kh * kw)) | 0;
+          const t = k - c * kh * kw;
+          const i = (t / kw) | 0;
+          f[q] = wd[w.offset + o * wsO + c * wsC + i * wsH + (t - i * kw) * wsW] as number;
+        }
+      }
+    }
+  }
+  const bd = bias ? (bias.data as HostArray) : null;
+  const bs = bias ? (bias.strides[0] as number) : 0;
+  const bOff = bias ? bias.offset : 0;
+  for (let n0 = 0; n0 < N; n0 += G) {
+    const gn = Math.min(G, N - n0);
+    for (let i = 0; i < gn; i++) fillCanvas(f, canvasBase + i * g.c * plane, x, n0 + i, g, ch, cw);
+    const job = r.job(end * 4, 4 * Math.min(K, KC) * NB);
+    for (let i = 0; i < gn; i++) {
+      const canvas = 4 * (canvasBase + i * g.c * plane);
+      const cOut = outBase + i * mp * MR * Lp;
+      for (let p0 = 0; p0 < Lp; p0 += NB) {
+        const np = Math.min(NB, Lp - p0) / NR;
+        job.task();
+        for (let kb = 0; kb < nkb; kb++) {
+          const k0 = kb * KC;
+          const kc = Math.min(KC, K - k0);
+          // The B block is the thread's scratch (rel bit 0 / bit 1: argument + scratch address).
+          job.call(FN_PACK_B, 1, 0, canvas, 4 * (tapBase + k0), kc, 4 * (cornerBase + p0), np);
+          job.call(FN_GEMM_F32, 2, 4 * (aBase + mp * MR * k0), 0, 4 * (cOut + p0), mp, np, kc, 4 * Lp, kb === 0 ? 1 : 0);
+        }
+      }
+    }
+    job.run();
+    for (let i = 0; i < gn; i++) {
+      const cOut = outBase + i * mp * MR * Lp;
+      for (let o = 0; o < O; o++) {
+        const src = cOut + o * Lp;
+        const dst = ((n0 + i) * O + o) * L;
+        if (bd) {
+          const b = bd[bOff + o * bs] as number;
+          for (let j = 0; j < L; j++) out[dst + j] = (f[src + j] as number) + b;
+        } else out.set(f.subarray(src, src + L), dst);
+      }
+    }
+  }
+  return out;
+}
+
+function weightGradThreaded(r: ThreadRunner, out: Float32Array, gy: StridedRef, x: StridedRef, g: WindowGeometry): Float32Array {
+  const O = gy.shape[1] as number;
+  const N = g.n;
+  const { ch, cw, plane, K, L, taps, corners } = windows(g);
+  const mp = Math.ceil(O / MR);
+  const Kp = taps.length;
+  const npb = Math.ceil(L / KC); // pixel blocks per image
+  const aPer = npb * mp * MR * KC; // one image's A blocks
+  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / (g.c * plane + aPer))));
+  // Layout (floats): taps, corners, C (mp*MR x Kp), B (Kp/NR panels of KC x NR), G canvases, G images' A blocks.
+  const tapBase = 0;
+  const cornerBase = align4(tapBase + Kp);
+  const cBase = align4(cornerBase + corners.length);
+  const bBase = align4(cBase + mp * MR * Kp);
+  const canvasBase = align4(bBase + Kp * KC);
+  const aBase = align4(canvasBase + G * g.c * plane);
+  const end = align4(aBase + G * aPer);
+  const f = new Float32Array(r.reserve(end * 4));
+  const i32 = new Int32Array(f.buffer);
+  i32.set(taps, tapBase);
+  i32.set(corners, cornerBase);
+  const gyPix = new Int32Array(L);
+  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
+  for (let p = 0; p < L; p++) {
+    const oy = (p / g.wo) | 0;
+    gyPix[p] = oy * gsH + (p - oy * g.wo) * gsW;
+  }
+  const gd = gy.data as HostArray;
+  const panels = Kp / NR;
+  const chunk = Math.max(1, Math.ceil(panels / (2 * r.threads())));
+  for (let n0 = 0; n0 < N; n0 += G) {
+    const gn = Math.min(G, N - n0);
+    for (let i = 0; i < gn; i++) {
+      const n = n0 + i;
+      fillCanvas(f, canvasBase + i * g.c * plane, x, n, g, ch, cw);
+      for (let b = 0; b < npb; b++) {
+        const p0 = b * KC;
+        const kc = Math.min(KC, L - p0);
+        const a0 = aBase + i * aPer + b * mp * MR * KC;
+        for (let ip = 0; ip < mp; ip++) {
+          const q0 = a0 + ip * MR * kc;
+          for (let rr = 0; rr < MR; rr++) {
+            const o = ip * MR + rr;
+            if (o >= O) {
+              for (let j = 0; j < kc; j++) f[q0 + j * MR + rr] = 0;
+              continue;
+            }
+            const base = gy.offset + n * gsN + o * gsO;
+            for (let j = 0; j < kc; j++) f[q0 + j * MR + rr] = gd[base + (gyPix[p0 + j] as number)] as number;
+          }
+        }
+      }
+    }
+    // Tasks: column panels (taps) of C, each over every image and pixel block in order.
+    const job = r.job(end * 4);
+    for (let j0 = 0; j0 < panels; j0 += chunk) {
+      const nj = Math.min(chunk, panels - j0);
+      const bp = 4 * (bBase + j0 * NR * KC);
+      job.task();
+      for (let i = 0; i < gn; i++) {
+        for (let b = 0; b < npb; b++) {
+          const p0 = b * KC;
+          const kc = Math.min(KC, L - p0);
+          job.call(FN_PACK_BT, 0, bp, 4 * (canvasBase + i * g.c * plane), 4 * (tapBase + j0 * NR), nj, 4 * (cornerBase + p0), kc);
+          const first = n0 === 0 && i === 0 && b === 0 ? 1 : 0;
+          job.call(FN_GEMM_F32, 0, 4 * (aBase + i * aPer + b * mp * MR * KC), bp, 4 * (cBase + j0 * NR), mp, nj, kc, 4 * Kp, first);
+        }
+      }
+    }
+    job.run();
+  }
+  for (let o = 0; o < O; o++) out.set(f.subarray(cBase + o * Kp, cBase + o * Kp + K), o * K);
+  return out;
+}
+
+function inputGradThreaded(r: ThreadRunner, out: Float32Array, gy: StridedRef, w: StridedRef, g: WindowGeometry): Float32Array {
+  const O = w.shape[0] as number;
+  const { n: N, c: C, h: H, w: W, kh, kw, wo } = g;
+  const { ch, cw, plane, K, L } = windows(g);
+  const mp = Math.ceil(K / MR);
+  const Lp = Math.ceil(L / NR) * NR;
+  const nob = Math.ceil(O / KC);
+  const npb = Math.ceil(Lp / NB);
+  // Per image and pixel block: gy's B panels (O x NB) and the product (mp*MR x NB).
+  const perBlock = O * NB + mp * MR * NB;
+  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / (npb * perBlock))));
+  // Layout (floats): A (W^T panels, all o-blocks), canvas, then G * npb blocks of [B | C].
+  const aBase = 0;
+  const canvasBase = align4(aBase + mp * MR * O);
+  const blkBase = align4(canvasBase + C * plane);
+  const end = align4(blkBase + G * npb * perBlock);
+  const f = new Float32Array(r.reserve(end * 4));
+  const wd = w.data as HostArray;
+  const [wsO, wsC, wsH, wsW] = w.strides as [number, number, number, number];
+  const wOff = new Int32Array(K);
+  const tap = new Int32Array(K);
+  for (let k = 0; k < K; k++) {
+    const c = (k / (kh * kw)) | 0;
+    const t = k - c * kh * kw;
+    const i = (t / kw) | 0;
+    const j = t - i * kw;
+    wOff[k] = w.offset + c * wsC + i * wsH + j * wsW;
+    tap[k] = c * plane + i * g.dh * cw + j * g.dw;
+  }
+  for (let ob = 0; ob < nob; ob++) {
+    const o0 = ob * KC;
+    const kc = Math.min(KC, O - o0);
+    const blk = aBase + mp * MR * o0;
+    for (let ip = 0; ip < mp; ip++) {
+      for (let rr = 0; rr < MR; rr++) {
+        const k = ip * MR + rr;
+        let q = blk + ip * MR * kc + rr;
+        for (let o = o0; o < o0 + kc; o++, q += MR) f[q] = k < K ? (wd[(wOff[k] as number) + o * wsO] as number) : 0;
+      }
+    }
+  }
+  const corner = new Int32Array(L);
+  const gyPix = new Int32Array(L);
+  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
+  for (let p = 0; p < L; p++) {
+    const oy = (p / wo) | 0;
+    corner[p] = oy * g.sh * cw + (p - oy * wo) * g.sw;
+    gyPix[p] = oy * gsH + (p - oy * wo) * gsW;
+  }
+  const gd = gy.data as HostArray;
+  for (let n0 = 0; n0 < N; n0 += G) {
+    const gn = Math.min(G, N - n0);
+    const job = r.job(end * 4);
+    for (let i = 0; i < gn; i++) {
+      const n = n0 + i;
+      for (let b = 0; b < npb; b++) {
+        const p0 = b * NB;
+        const nb = Math.min(NB, Lp - p0);
+        const bBlk = blkBase + (i * npb + b) * perBlock;
+        const cBlk = bBlk + O * NB;
+        job.task();
+        for (let ob = 0; ob < nob; ob++) {
+          const o0 = ob * KC;
+          const kc = Math.min(KC, O - o0);
+          // B block (o-block ob): nb / NR panels of NR pixels of gy, o-major; pixels past L are zero.
+          const bq = bBlk + o0 * nb;
+          for (let jp = 0; jp < nb; jp += NR) {
+            let q = bq + jp * kc;
+            for (let o = o0; o < o0 + kc; o++, q += NR) {
+              const base = gy.offset + n * gsN + o * gsO;
+              for (let t = 0; t < NR; t++) {
+                const p = p0 + jp + t;
+                f[q + t] = p < L ? (gd[base + (gyPix[p] as number)] as number) : 0;
+              }
+            }
+          }
+          job.call(FN_GEMM_F32, 0, 4 * (aBase + mp * MR * o0), 4 * bq, 4 * cBlk, mp, nb / NR, kc, 4 * NB, ob === 0 ? 1 : 0);
+        }
+      }
+    }
+    job.run();
+    for (let i = 0; i < gn; i++) {
+      const n = n0 + i;
+      f.fill(0, canvasBase, canvasBase + C * plane);
+      for (let b = 0; b < npb; b++) {
+        const p0 = b * NB;
+        const m = Math.min(NB, L - p0);
+        const cBlk = blkBase + (i * npb + b) * perBlock + O * NB;
+        for (let k = 0; k < K; k++) {
+          const s = canvasBase + (tap[k] as number);
+          const src = cBlk + k * NB;
+          for (let j = 0; j < m; j++) {
+            const q = s + (corner[p0 + j] as number);
+            f[q] = (f[q] as number) + (f[src + j] as number);
+          }
+        }
+      }
+      for (let c = 0; c < C; c++) {
+        for (let row = 0; row < H; row++) {
+          const o = ((n * C + c) * H + row) * W;
+          const cr = row + g.pt;
+          if (cr >= ch) {
+            out.fill(0, o, o + W);
+            continue;
+          }
+          const rowBase = canvasBase + c * plane + cr * cw + g.pl;
+          for (let col = 0; col < W; col++) out[o + col] = col + g.pl < cw ? (f[rowBase + col] as number) : 0;
+        }
       }
     }
   }
