@@ -1,2 +1,3 @@
 export { cpuBackend } from "./backend.js";
 export { gemm } from "./matmul.js";
+export { getNumThreads, setNumThreads, threadsReady } from "./threads/pool.js";
