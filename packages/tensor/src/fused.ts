@@ -73,6 +73,29 @@ export interface FusedKernels {
     lse: StridedRef,
     options: AttentionOptions,
   ) => AttentionGrads;
+  // ---- recurrent cells ----
+  /**
+   * One LSTM step's gate math (torch's fused LSTM cell) for gx, gh [B, 4H] (gate blocks i, f, g, o;
+   * any strides), bias [4H] or null, and c [B, H]: gates = gx + gh (+ bias), i, f, o = sigmoid,
+   * g = tanh of their blocks, c' = f c + i g, h' = o tanh(c'), each op rounded to the dtype as the
+   * composed ops are (float32 or float64). Returns hc [2B, H], the rows of h' then those of c', and
+   * with `workspace` the backward's [B, 5H]: i, f, g, o, tanh(c') (else null).
+   */
+  lstmCell?: (gx: StridedRef, gh: StridedRef, bias: StridedRef | null, c: StridedRef, workspace: boolean) => LstmCellResult;
+  /**
+   * lstmCell's gradients from those of h' and c' ([B, H] each), c and the workspace: the gates'
+   * pre-activation gradient [B, 4H] (gx's and gh's, the bias's summed over rows) and c's [B, H].
+   */
+  lstmCellBackward?: (gradH: StridedRef, gradC: StridedRef, c: StridedRef, workspace: StridedRef) => LstmCellGrads;
+  /**
+   * One GRU step's gate math (torch's fused GRU cell) for gx, gh [B, 3H] (gate blocks r, z, n), bias
+   * [3H] or null (added to gh), and h [B, H]: r = sigmoid(gx_r + gh_r), z = sigmoid(gx_z + gh_z),
+   * n = tanh(gx_n + r gh_n), h' = n + z (h - n), rounded as the composed ops. Returns h' [B, H] and
+   * with `workspace` the backward's [B, 4H]: r, z, n, gh_n (with the bias).
+   */
+  gruCell?: (gx: StridedRef, gh: StridedRef, bias: StridedRef | null, h: StridedRef, workspace: boolean) => GruCellResult;
+  /** gruCell's gradients from h''s gradient [B, H], h and the workspace: gx's and gh's [B, 3H], h's [B, H]. */
+  gruCellBackward?: (gradH: StridedRef, h: StridedRef, workspace: StridedRef) => GruCellGrads;
   // ---- convolution / pooling ----
   /**
    * im2col: the sliding windows of x [N, C, H, W] (any strides), zero outside the input, as a
@@ -155,6 +178,31 @@ export interface AttentionGrads {
   gq: unknown;
   gk: unknown;
   gv: unknown;
+}
+
+/** lstmCell's results: fresh contiguous storages (workspace null unless asked for). */
+export interface LstmCellResult {
+  hc: unknown;
+  workspace: unknown | null;
+}
+
+/** lstmCellBackward's results: fresh contiguous storages. */
+export interface LstmCellGrads {
+  gates: unknown;
+  c: unknown;
+}
+
+/** gruCell's results: fresh contiguous storages (workspace null unless asked for). */
+export interface GruCellResult {
+  h: unknown;
+  workspace: unknown | null;
+}
+
+/** gruCellBackward's results: fresh contiguous storages. */
+export interface GruCellGrads {
+  gx: unknown;
+  gh: unknown;
+  h: unknown;
 }
 
 /** layerNorm's results: fresh contiguous storages. */
