@@ -5,6 +5,7 @@ import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "./conv-ge
 import { layerNorm, layerNormBackward } from "./norm.js";
 import { adamStep, sgdStep } from "./optim.js";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.js";
+import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from "./rnn.js";
 import { softmax, softmaxBackward } from "./softmax.js";
 
 /**
@@ -29,4 +30,8 @@ export const cpuFusedKernels: FusedKernels = {
   sgdStep,
   attention,
   attentionBackward,
+  lstmCell,
+  lstmCellBackward,
+  gruCell,
+  gruCellBackward,
 };
