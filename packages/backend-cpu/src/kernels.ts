@@ -6,6 +6,7 @@ import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "./fused/c
 import { layerNorm, layerNormBackward } from "./fused/norm.js";
 import { adamStep, sgdStep } from "./fused/optim.js";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./fused/pool.js";
+import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from "./fused/rnn.js";
 import { softmax, softmaxBackward } from "./fused/softmax.js";
 import { gather, scatter } from "./gather.js";
 import { matmul } from "./matmul.js";
@@ -49,3 +50,5 @@ export const poolKernels: CpuKernelGroup = { fused: { maxPool2d, maxPool2dBackwa
 export const optimizerKernels: CpuKernelGroup = { fused: { adamStep, sgdStep } };
 /** Scaled dot-product attention forward and backward. */
 export const attentionKernels: CpuKernelGroup = { fused: { attention, attentionBackward } };
+/** LSTM and GRU cells' gate math with their backward. */
+export const rnnKernels: CpuKernelGroup = { fused: { lstmCell, lstmCellBackward, gruCell, gruCellBackward } };

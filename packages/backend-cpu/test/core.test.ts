@@ -16,6 +16,7 @@ import {
   unaryKernels,
   whereKernels,
   attentionKernels,
+  rnnKernels,
 } from "../src/core.js";
 
 // This file imports only the @dl/backend-cpu/core entry (vitest isolates test files), so the cpu
@@ -67,6 +68,7 @@ describe("@dl/backend-cpu/core: kernels attached in groups", () => {
       poolKernels,
       optimizerKernels,
       attentionKernels,
+      rnnKernels,
     ];
     for (const { fused, ...primitives } of groups) {
       for (const [name, kernel] of Object.entries(primitives)) expect((cpuBackend as unknown as Record<string, unknown>)[name], name).toBe(kernel);
