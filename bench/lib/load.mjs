@@ -51,7 +51,7 @@ async function bundleEntry(lines, outfile) {
   const { build } = await import("esbuild");
   await build({
     stdin: {
-      contents: ['export * from "@dl/tensor";', 'export { cpuBackend } from "@dl/backend-cpu";', ...lines].join("\n"),
+      contents: ['export * from "@dl/tensor";', 'export { cpuBackend, getNumThreads, setNumThreads, threadsReady } from "@dl/backend-cpu";', ...lines].join("\n"),
       resolveDir: benchDir,
       loader: "js",
     },

@@ -318,22 +318,12 @@ function spawn(p: Pool): void {
   }
 }
 
-/** Stops the workers with an index of n or more. */
-function shrink(p: Pool, n: number): void {
-  const ctl = new Int32Array(p.data.ctl);
-  for (let tid = n; tid < p.workers.length; tid++) {
-    ctl[READY + tid] = 0;
-    p.workers[tid]?.terminate();
-    p.workers[tid] = undefined;
-  }
-  p.workers.length = Math.min(p.workers.length, n);
-}
-
 /**
  * Sets the number of threads the CPU backend's matmul and convolution kernels use (as
  * torch.set_num_threads): the calling thread plus n - 1 workers. Results are the same bits for
- * any n. Where shared memory is unavailable, 1 is kept. Workers start in the background; jobs use
- * them once they run (`await threadsReady()` to wait for them).
+ * any n. Where shared memory or workers are unavailable (a page that is not cross-origin isolated,
+ * Node before 20.16), 1 is kept. Workers start in the background; jobs use them once they run
+ * (`await threadsReady()` waits for them).
  */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
@@ -343,7 +333,8 @@ export function setNumThreads(n: number): void {
     return;
   }
   configured = Math.min(n, MAX_THREADS);
-  if (configured < pool.n) shrink(pool, configured);
+  // Fewer threads: the workers past n stay asleep (Atomics.wait costs nothing), ready for a later
+  // increase; jobs take only threads below n. They never keep Node alive (unref).
   pool.n = configured;
   setThreadRunner(configured > 1 ? pool : null);
   if (configured > 1) spawn(pool);
