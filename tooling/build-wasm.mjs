@@ -73,7 +73,10 @@ function isDecl(x, head) {
 /** A func's header entries (name, export, param, result, local) and its body. */
 function splitFunc(f) {
   let k = 1;
-  while (k < f.length && (typeof f[k] === "string" ? f[k].startsWith("$") : ["export", "param", "result", "local", "type"].includes(f[k][0])))
+  while (
+    k < f.length &&
+    (typeof f[k] === "string" ? f[k].startsWith("$") : ["export", "param", "result", "local", "type"].includes(f[k][0]))
+  )
     k++;
   return { header: f.slice(0, k), body: f.slice(k) };
 }
@@ -111,12 +114,20 @@ function hoistSplats(body, locals, pool) {
 }
 
 function splatBytes(op, literal) {
-  const value = literal === "inf" ? Number.POSITIVE_INFINITY : literal === "-inf" ? Number.NEGATIVE_INFINITY : literal === "nan" ? Number.NaN : Number(literal);
+  const value =
+    literal === "inf"
+      ? Number.POSITIVE_INFINITY
+      : literal === "-inf"
+        ? Number.NEGATIVE_INFINITY
+        : literal === "nan"
+          ? Number.NaN
+          : Number(literal);
   const b = new DataView(new ArrayBuffer(16));
-  for (let k = 0; k < 16; ) {
-    if (op === "f32x4.splat") b.setFloat32(k, value, true), (k += 4);
-    else if (op === "i32x4.splat") b.setInt32(k, value | 0, true), (k += 4);
-    else b.setFloat64(k, value, true), (k += 8);
+  const lane = op === "f64x2.splat" ? 8 : 4;
+  for (let k = 0; k < 16; k += lane) {
+    if (op === "f32x4.splat") b.setFloat32(k, value, true);
+    else if (op === "i32x4.splat") b.setInt32(k, value | 0, true);
+    else b.setFloat64(k, value, true);
   }
   return new Uint8Array(b.buffer);
 }
