@@ -49,7 +49,13 @@ function unpack(out: Float32Array, o: number, heap: Float32Array, at: number, n:
 
 const isF32 = (...xs: Rows[]) => xs.every((x) => x.a instanceof Float32Array);
 
-export function lstmCell(gxRef: StridedRef, ghRef: StridedRef, bRef: StridedRef | null, cRef: StridedRef, workspace: boolean): LstmCellResult {
+export function lstmCell(
+  gxRef: StridedRef,
+  ghRef: StridedRef,
+  bRef: StridedRef | null,
+  cRef: StridedRef,
+  workspace: boolean,
+): LstmCellResult {
   const n = gxRef.shape[0] as number;
   const h = cRef.shape[1] as number;
   const dtype = cRef.dtype;
@@ -61,7 +67,15 @@ export function lstmCell(gxRef: StridedRef, ghRef: StridedRef, bRef: StridedRef 
   if (simd) {
     // Heap layout (floats): gx, gh [n, 4, hp], b [4, hp], c, h', c' [n, hp], ws [n, 5, hp].
     const hp = (h + 3) & ~3;
-    const at = { gx: 0, gh: 4 * n * hp, b: 8 * n * hp, c: 8 * n * hp + 4 * hp, h2: 9 * n * hp + 4 * hp, c2: 10 * n * hp + 4 * hp, ws: 11 * n * hp + 4 * hp };
+    const at = {
+      gx: 0,
+      gh: 4 * n * hp,
+      b: 8 * n * hp,
+      c: 8 * n * hp + 4 * hp,
+      h2: 9 * n * hp + 4 * hp,
+      c2: 10 * n * hp + 4 * hp,
+      ws: 11 * n * hp + 4 * hp,
+    };
     const heap = simd.heap(at.ws + (ws ? 5 * n * hp : 0));
     pack(heap, at.gx, gx, n, 4, h, hp);
     pack(heap, at.gh, gh, n, 4, h, hp);
@@ -143,7 +157,13 @@ export function lstmCellBackward(ghRef: StridedRef, gcRef: StridedRef, cRef: Str
   return { gates: finalize(gates, dtype), c: finalize(gc, dtype) };
 }
 
-export function gruCell(gxRef: StridedRef, ghRef: StridedRef, bRef: StridedRef | null, hRef: StridedRef, workspace: boolean): GruCellResult {
+export function gruCell(
+  gxRef: StridedRef,
+  ghRef: StridedRef,
+  bRef: StridedRef | null,
+  hRef: StridedRef,
+  workspace: boolean,
+): GruCellResult {
   const n = gxRef.shape[0] as number;
   const h = hRef.shape[1] as number;
   const dtype = hRef.dtype;

@@ -3,7 +3,7 @@
 // Autograd has single-output nodes only; the helpers below are defineFunction nodes arranged so
 // that one node gathers what PyTorch's multi-output nodes would. Private to @dl/nn.
 import { type FunctionCtx, defineFunction, noGrad } from "@dl/autograd";
-import { type Tensor, add, empty, isGradEnabled, matmul, mul, relu, sigmoid, sub, tanh, zeros } from "@dl/tensor";
+import { Tensor, add, empty, fusedKernel, isGradEnabled, matmul, mul, relu, sigmoid, sub, sum, tanh, zeros } from "@dl/tensor";
 
 /** The zero gradient the pieces below pass to their hub, made during backward (nothing held meanwhile). */
 const zeroScalar = (like: { dtype: Tensor["dtype"]; device: string }) => zeros([], { dtype: like.dtype, device: like.device });
@@ -185,8 +185,88 @@ export function rnnStep(gx: Tensor, h: Tensor, whhT: Tensor | RecurrentWeight, b
 }
 
 /**
+ * Whether the backend holding t fuses the `kind` cell (forward and backward) for these operands:
+ * one floating dtype (float32/float64, where the kernels round as the composed ops) and one device.
+ */
+function fusedCell(kind: "lstmCell" | "gruCell", ts: readonly (Tensor | null)[]): boolean {
+  const t = ts[0] as Tensor;
+  if (t.dtype !== "float32" && t.dtype !== "float64") return false;
+  if (!ts.every((u) => u === null || (u.dtype === t.dtype && u.device === t.device))) return false;
+  return fusedKernel(t, kind) !== undefined && fusedKernel(t, kind === "lstmCell" ? "lstmCellBackward" : "gruCellBackward") !== undefined;
+}
+
+/** Whether an op on ts is recorded (then the fused forward also returns the backward's workspace). */
+const recording = (ts: readonly (Tensor | null)[]) => isGradEnabled() && ts.some((t) => t?.requiresGrad === true);
+
+/** The LSTM gate math composed from ops: [h', c'] from the gates' pre-activations (and b) and c. */
+function lstmGates(gx: Tensor, gh: Tensor, b: Tensor | null, c: Tensor): [Tensor, Tensor, Tensor[]] {
+  let gates = add(gx, gh);
+  if (b) gates = add(gates, b);
+  const n = (gates.shape[1] as number) / 4;
+  const [gi, gf, gg, go] = splitWithSizes(gates, [n, n, n, n], 1) as [Tensor, Tensor, Tensor, Tensor];
+  const acts = [sigmoid(gi), sigmoid(gf), tanh(gg), sigmoid(go)];
+  const [i, f, g, o] = acts as [Tensor, Tensor, Tensor, Tensor];
+  const c2 = add(mul(f, c), mul(i, g));
+  return [mul(o, tanh(c2)), c2, acts];
+}
+
+/**
+ * The fused cell as one node: hc = [h'; c'] ([2B, H]) from gx, gh (+ b) and c. Backward: the
+ * kernel on the saved workspace, or under createGraph the same formulas by recorded ops from the
+ * saved inputs (so that they are differentiable again).
+ */
+const FusedLstmCell = defineFunction("FusedLstmCell", {
+  forward(ctx, gx: Tensor, gh: Tensor, b: Tensor | null, c: Tensor, needWs: boolean) {
+    const kernel = fusedKernel(gx, "lstmCell") as NonNullable<ReturnType<typeof fusedKernel<"lstmCell">>>;
+    const r = kernel(gx.ref, gh.ref, b?.ref ?? null, c.ref, needWs);
+    const [n, h] = c.shape as [number, number];
+    if (needWs) {
+      const ws = Tensor.fromData(c.backend, c.device, r.workspace, c.dtype, [n, 5 * h]);
+      ctx.saveForBackward(gx, gh, c, ws, ...(b ? [b] : []));
+      ws.dispose();
+    }
+    ctx.data.bias = b !== null;
+    return Tensor.fromData(c.backend, c.device, r.hc, c.dtype, [2 * n, h]);
+  },
+  backward(ctx, grad) {
+    const [gx, gh, c, ws, b = null] = ctx.savedTensors as [Tensor, Tensor, Tensor, Tensor, Tensor?];
+    const n = c.shape[0] as number;
+    const gH = grad.narrow(0, 0, n);
+    const gC = grad.narrow(0, n, n);
+    let gates: Tensor;
+    let gc: Tensor;
+    const kernel = fusedKernel(c, "lstmCellBackward");
+    if (kernel && !isGradEnabled()) {
+      const r = kernel(gH.ref, gC.ref, c.ref, ws.ref);
+      gates = Tensor.fromData(c.backend, c.device, r.gates, c.dtype, gx.shape);
+      gc = Tensor.fromData(c.backend, c.device, r.c, c.dtype, c.shape);
+    } else {
+      const [, c2, acts] = lstmGates(gx, gh, b, c);
+      const [i, f, g, o] = acts as [Tensor, Tensor, Tensor, Tensor];
+      const tc = tanh(c2);
+      const one = (t: Tensor) => sub(1, t);
+      const dc = add(gC, mul(mul(gH, o), one(mul(tc, tc))));
+      gates = cat(
+        [
+          mul(mul(mul(dc, g), i), one(i)),
+          mul(mul(mul(dc, c), f), one(f)),
+          mul(mul(dc, i), one(mul(g, g))),
+          mul(mul(mul(gH, tc), o), one(o)),
+        ],
+        1,
+      );
+      gc = mul(dc, f);
+    }
+    const [ngx, ngh, nb, nc] =
+      ctx.needsInputGrad.length === 4 ? ctx.needsInputGrad : [...ctx.needsInputGrad.slice(0, 2), false, ctx.needsInputGrad[2]];
+    return [ngx ? gates : null, ngh ? gates : null, ...(ctx.data.bias ? [nb ? sum(gates, 0) : null] : []), nc ? gc : null];
+  },
+});
+
+/**
  * One LSTM step, gates i, f, g, o: c' = f c + i g, h' = o tanh(c'), then h' W_hr^T with a
- * projection. gx = x W_ih^T + b_ih (b_hh may already be folded into gx).
+ * projection. gx = x W_ih^T + b_ih (b_hh may already be folded into gx). The backend's fused cell
+ * where it has one, else composed ops.
  */
 export function lstmStep(
   gx: Tensor,
@@ -196,27 +276,79 @@ export function lstmStep(
   bhh: Tensor | null,
   whrT: Tensor | RecurrentWeight | null,
 ): [Tensor, Tensor] {
-  let gates = add(gx, mm(h, whhT));
-  if (bhh) gates = add(gates, bhh);
-  const n = (gates.shape[1] as number) / 4;
-  const [gi, gf, gg, go] = splitWithSizes(gates, [n, n, n, n], 1) as [Tensor, Tensor, Tensor, Tensor];
-  const c2 = add(mul(sigmoid(gf), c), mul(sigmoid(gi), tanh(gg)));
-  let h2 = mul(sigmoid(go), tanh(c2));
+  const gh = mm(h, whhT);
+  let h2: Tensor;
+  let c2: Tensor;
+  if (fusedCell("lstmCell", [gx, gh, bhh, c])) {
+    const n = c.shape[0] as number;
+    [h2, c2] = splitWithSizes(FusedLstmCell(gx, gh, bhh, c, recording([gx, gh, bhh, c])), [n, n], 0) as [Tensor, Tensor];
+  } else {
+    [h2, c2] = lstmGates(gx, gh, bhh, c);
+  }
   if (whrT) h2 = mm(h2, whrT);
   return [h2, c2];
 }
 
-/**
- * One GRU step, gates r, z, n: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r (W_hn h + b_hn)),
- * h' = n + z (h - n) = (1 - z) n + z h. gx = x W_ih^T + b_ih (b_hh never folded: b_hn is inside r).
- */
-export function gruStep(gx: Tensor, h: Tensor, whhT: Tensor | RecurrentWeight, bhh: Tensor | null): Tensor {
-  let gh = mm(h, whhT);
-  if (bhh) gh = add(gh, bhh);
+/** The GRU gate math composed from ops; gh already holds b_hh. Returns h' and the activations r, z, n. */
+function gruGates(gx: Tensor, gh: Tensor, h: Tensor): [Tensor, Tensor, Tensor, Tensor] {
   const n = (gx.shape[1] as number) / 3;
   const [xrz, xn] = splitWithSizes(gx, [2 * n, n], 1) as [Tensor, Tensor];
   const [hrz, hn] = splitWithSizes(gh, [2 * n, n], 1) as [Tensor, Tensor];
   const [r, z] = splitWithSizes(sigmoid(add(xrz, hrz)), [n, n], 1) as [Tensor, Tensor];
   const nn = tanh(add(xn, mul(r, hn)));
-  return add(nn, mul(z, sub(h, nn)));
+  return [add(nn, mul(z, sub(h, nn))), r, z, nn];
+}
+
+/** The fused GRU cell as one node (see FusedLstmCell): h' from gx, gh (+ b) and h. */
+const FusedGruCell = defineFunction("FusedGruCell", {
+  forward(ctx, gx: Tensor, gh: Tensor, b: Tensor | null, h: Tensor, needWs: boolean) {
+    const kernel = fusedKernel(gx, "gruCell") as NonNullable<ReturnType<typeof fusedKernel<"gruCell">>>;
+    const r = kernel(gx.ref, gh.ref, b?.ref ?? null, h.ref, needWs);
+    const [n, hs] = h.shape as [number, number];
+    if (needWs) {
+      const ws = Tensor.fromData(h.backend, h.device, r.workspace, h.dtype, [n, 4 * hs]);
+      ctx.saveForBackward(gx, gh, h, ws, ...(b ? [b] : []));
+      ws.dispose();
+    }
+    ctx.data.bias = b !== null;
+    return Tensor.fromData(h.backend, h.device, r.h, h.dtype, [n, hs]);
+  },
+  backward(ctx, grad) {
+    const [gx, gh, h, ws, b = null] = ctx.savedTensors as [Tensor, Tensor, Tensor, Tensor, Tensor?];
+    let ggx: Tensor;
+    let ggh: Tensor;
+    let gprev: Tensor;
+    const kernel = fusedKernel(h, "gruCellBackward");
+    if (kernel && !isGradEnabled()) {
+      const r = kernel(grad.ref, h.ref, ws.ref);
+      ggx = Tensor.fromData(h.backend, h.device, r.gx, h.dtype, gx.shape);
+      ggh = Tensor.fromData(h.backend, h.device, r.gh, h.dtype, gx.shape);
+      gprev = Tensor.fromData(h.backend, h.device, r.h, h.dtype, h.shape);
+    } else {
+      const ghb = b ? add(gh, b) : gh;
+      const [, r, z, nn] = gruGates(gx, ghb, h);
+      const k = (h.shape[1] as number) * 2;
+      const hn = ghb.narrow(1, k, k / 2);
+      const dn = mul(mul(grad, sub(1, z)), sub(1, mul(nn, nn)));
+      const dr = mul(mul(mul(dn, hn), r), sub(1, r));
+      const dz = mul(mul(mul(grad, sub(h, nn)), z), sub(1, z));
+      ggx = cat([dr, dz, dn], 1);
+      ggh = cat([dr, dz, mul(dn, r)], 1);
+      gprev = mul(grad, z);
+    }
+    const [ngx, ngh, nb, nh] =
+      ctx.needsInputGrad.length === 4 ? ctx.needsInputGrad : [...ctx.needsInputGrad.slice(0, 2), false, ctx.needsInputGrad[2]];
+    return [ngx ? ggx : null, ngh ? ggh : null, ...(ctx.data.bias ? [nb ? sum(ggh, 0) : null] : []), nh ? gprev : null];
+  },
+});
+
+/**
+ * One GRU step, gates r, z, n: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r (W_hn h + b_hn)),
+ * h' = n + z (h - n) = (1 - z) n + z h. gx = x W_ih^T + b_ih (b_hh never folded: b_hn is inside r).
+ * The backend's fused cell where it has one, else composed ops.
+ */
+export function gruStep(gx: Tensor, h: Tensor, whhT: Tensor | RecurrentWeight, bhh: Tensor | null): Tensor {
+  const gh = mm(h, whhT);
+  if (fusedCell("gruCell", [gx, gh, bhh, h])) return FusedGruCell(gx, gh, bhh, h, recording([gx, gh, bhh, h]));
+  return gruGates(gx, bhh ? add(gh, bhh) : gh, h)[0];
 }
