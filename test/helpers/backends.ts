@@ -1,4 +1,4 @@
-import { cpuBackend } from "@dl/backend-cpu";
+import { cpuBackend, setNumThreads, threadsReady } from "@dl/backend-cpu";
 import { type Backend, type DType, getDefaultDevice, registerBackend, setDefaultDevice } from "@dl/tensor";
 import { type TestContext, afterEach, beforeAll, beforeEach, describe } from "vitest";
 
@@ -56,6 +56,15 @@ function skipping(backend: Backend, device: string, unsupported: readonly DType[
   w.scan = (op, x, dim, dtype) => (check(dtype), backend.scan(op, x, dim, dtype));
   w.matmul = (a, b, dtype) => (check(dtype), backend.matmul(a, b, dtype));
   return w;
+}
+
+// DL_NUM_THREADS=n runs the CPU backend's matmul and convolutions on n threads, every product
+// through the thread pool however small (results must not change: the same bits for any n).
+if (Number(process.env.DL_NUM_THREADS ?? 0) > 0) {
+  const { setThreadMinWork } = await import("../../packages/backend-cpu/src/threads/runner.js");
+  setNumThreads(Number(process.env.DL_NUM_THREADS));
+  setThreadMinWork(0);
+  beforeAll(() => threadsReady());
 }
 
 // DL_TEST_GPU=1 adds the gpu.js backend (run under `xvfb-run -a` in Node). It is added only when a
