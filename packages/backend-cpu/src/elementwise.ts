@@ -101,12 +101,15 @@ export function write(dst: StridedRef, src: StridedRef): void {
   const plain =
     dst.dtype === src.dtype || dst.dtype === "float32" || dst.dtype === "float64" || (dst.dtype === "int32" && src.dtype !== "int64");
   if (d.buffer !== s.buffer && plain) {
+    const same = d.constructor === s.constructor;
     forEachRow(dst.shape, [dst.offset, src.offset], [dst.strides, src.strides], (offs, n, inner) => {
       const sd = inner[0] as number;
       const ss = inner[1] as number;
       let p = offs[0] as number;
       let q = offs[1] as number;
-      for (let j = 0; j < n; j++, p += sd, q += ss) d[p] = s[q] as number;
+      // Contiguous runs of one array type (cat's pieces, narrow().copy_()): a memcpy.
+      if (sd === 1 && ss === 1 && same) d.set(s.subarray(q, q + n), p);
+      else for (let j = 0; j < n; j++, p += sd, q += ss) d[p] = s[q] as number;
     });
     return;
   }

@@ -133,7 +133,9 @@ export function lstmCellBackward(ghRef: StridedRef, gcRef: StridedRef, cRef: Str
   const [gH, gC, c, ws] = [ghRef, gcRef, cRef, wsRef].map(rows) as [Rows, Rows, Rows, Rows];
   const gates = allocArrayUninit(4 * n * h, dtype);
   const gc = allocArrayUninit(n * h, dtype);
+  // Arrays and offsets in locals: the loop then reads no object properties.
   const w = ws.a;
+  const [ah, oh, ac, oc, cx, ox] = [gH.a, gH.o, gC.a, gC.o, c.a, c.o];
   for (let r = 0; r < n; r++) {
     const pw = ws.o + r * 5 * h;
     const pg = r * 4 * h;
@@ -144,10 +146,10 @@ export function lstmCellBackward(ghRef: StridedRef, gcRef: StridedRef, cRef: Str
       const g = w[pw + 2 * h + j] as number;
       const o = w[pw + 3 * h + j] as number;
       const tc = w[pw + 4 * h + j] as number;
-      const dh = gH.a[gH.o + q] as number;
-      const dc = (gC.a[gC.o + q] as number) + dh * o * (1 - tc * tc);
+      const dh = ah[oh + q] as number;
+      const dc = (ac[oc + q] as number) + dh * o * (1 - tc * tc);
       gates[pg + j] = dc * g * i * (1 - i);
-      gates[pg + h + j] = dc * (c.a[c.o + q] as number) * f * (1 - f);
+      gates[pg + h + j] = dc * (cx[ox + q] as number) * f * (1 - f);
       gates[pg + 2 * h + j] = dc * i * (1 - g * g);
       gates[pg + 3 * h + j] = dh * tc * o * (1 - o);
       gc[q] = dc * f;
@@ -227,6 +229,7 @@ export function gruCellBackward(gRef: StridedRef, hRef: StridedRef, wsRef: Strid
   const gh = allocArrayUninit(3 * n * h, dtype);
   const gprev = allocArrayUninit(n * h, dtype);
   const w = ws.a;
+  const [ag, og, ah, oh] = [g.a, g.o, hx.a, hx.o];
   for (let r = 0; r < n; r++) {
     const pw = ws.o + r * 4 * h;
     const pg = r * 3 * h;
@@ -236,10 +239,10 @@ export function gruCellBackward(gRef: StridedRef, hRef: StridedRef, wsRef: Strid
       const z = w[pw + h + j] as number;
       const ng = w[pw + 2 * h + j] as number;
       const hn = w[pw + 3 * h + j] as number;
-      const d = g.a[g.o + q] as number;
+      const d = ag[og + q] as number;
       const dn = d * (1 - z) * (1 - ng * ng);
       const dr = dn * hn * rg * (1 - rg);
-      const dz = d * ((hx.a[hx.o + q] as number) - ng) * z * (1 - z);
+      const dz = d * ((ah[oh + q] as number) - ng) * z * (1 - z);
       gx[pg + j] = dr;
       gx[pg + h + j] = dz;
       gx[pg + 2 * h + j] = dn;
