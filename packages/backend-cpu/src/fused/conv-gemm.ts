@@ -2,448 +2,209 @@ import type { HostArray, StridedRef, WindowGeometry } from "@dl/tensor";
 import { convWasm } from "../conv-wasm.js";
 import { gemmWasm } from "../gemm-wasm.js";
 import { allocArrayUninit } from "../storage.js";
-import { FN_GEMM_F32, FN_PACK_B, FN_PACK_BT, type ThreadRunner, threadMinWork, threadRunner } from "../threads/runner.js";
+import {
+  CONV_KERNELS,
+  FN_ADD_BIAS,
+  FN_GEMM_F32,
+  FN_PACK_A,
+  FN_PACK_B,
+  FN_PACK_BT,
+  FN_PAD_IMAGE,
+  FN_SCATTER_ADD,
+  FN_UNPAD_IMAGE,
+  FN_ZERO,
+  GEMM_KERNELS,
+  type ThreadRunner,
+  threadMinWork,
+  threadRunner,
+} from "../threads/runner.js";
 
 /**
  * conv2d forward as an implicit GEMM, per image: Y[n] (O x ho*wo, row-major = NCHW) =
  * W (O x K) . windows(x[n]) (K x ho*wo), K = C*kh*kw. The windows are never materialised as an
- * im2col matrix: they are packed straight from a zero-padded copy of the image into the matmul
- * micro-kernel's B panels (8 output pixels wide, k-major), the weights once into its A panels
- * (4 rows tall), and the kernel's C tile rows are the output's NCHW rows. One copy of the image,
- * one packing pass, the products, one pass out (adding the bias); pixels in blocks of NB, so the
- * module's memory holds the packed weights plus one B block and one C block: against im2col + matmul, no
- * separate column matrix, no re-pack of it and no permute of the result.
+ * im2col matrix: they are packed straight from a zero-padded copy of the image (its canvas) into
+ * the matmul micro-kernel's B panels (8 output pixels wide, k-major), the weights once into its A
+ * panels (4 rows tall), and the kernel's C tile rows are the output's NCHW rows (the bias added in
+ * place). No column matrix, no re-pack of it, no permute of the result.
  *
- * float32 only (the WebAssembly SIMD 4x8 kernel of wasm/gemm.wat, accumulating in float32 in the
- * same k-block order as matmul.ts, so the sums match the im2col + matmul path); other dtypes, or
- * an engine without WebAssembly SIMD, return undefined and the caller takes the generic path.
+ * Everything between the JS arrays and the results runs in WebAssembly (wasm/gemm.wat and
+ * wasm/conv.wat, one memory): the calling thread only copies the inputs in and the results out
+ * (a memcpy for contiguous tensors). The work is a list of kernel calls (a Job, threads/runner.ts)
+ * that runs on the thread pool when one is installed and the product is big enough, else on this
+ * thread as the calls are made. Tasks write disjoint memory and never split a sum, so the bits are
+ * the same for any number of threads.
+ *
+ * float32 only (the 4x8 kernel accumulates in float32 in the same k-block order as matmul.ts, so
+ * the sums match the im2col + matmul path); other dtypes, or an engine without WebAssembly SIMD,
+ * return undefined and the caller takes the generic path.
  */
 
 const MR = 4;
 const NR = 8;
 const KC = 256; // k-block, as matmul.ts: a B panel (KC x NR) stays in L1
 const NB = 256; // output pixels per packed B block (KC x NB floats, 256 KiB)
-const GROUP_BYTES = 16 << 20; // images per job (threaded path): their canvases and outputs in about this much memory
+const GROUP_BYTES = 16 << 20; // images per job: their copies, canvases and outputs in about this much memory
 
-/** The thread pool when it has more than one thread running and the product is big enough. */
-function pool(madds: number): ThreadRunner | null {
-  const r = threadRunner;
-  return r && madds >= threadMinWork && r.threads() > 1 ? r : null;
-}
-
-type KernelFn = (ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number) => void;
-type PackFn = (bp: number, canvas: number, taps: number, kc: number, corners: number, np: number) => void;
-type PackTFn = (bp: number, canvas: number, taps: number, np: number, corners: number, kc: number) => void;
-interface Engine {
-  run: KernelFn;
-  pack: PackFn;
-  packT: PackTFn;
-  memory: WebAssembly.Memory;
-}
+type Fn = (...a: number[]) => void;
 
 const wasmBytes = (base64: string) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 
-let engine: Engine | undefined | null = null;
+let local: ThreadRunner | undefined | null = null;
 
-/** A private instance of the gemm module (its own memory: this kernel's layout is not matmul.ts's). */
-function getEngine(): Engine | undefined {
-  if (engine !== null) return engine;
-  engine = undefined;
+/**
+ * This thread's runner: private instances of the two modules over one memory (not shared), whose
+ * jobs run each call as it is added. Its scratch area is at the job's `at`: callers reserve it.
+ */
+function localRunner(): ThreadRunner | undefined {
+  if (local !== null) return local;
+  local = undefined;
   try {
-    if (typeof WebAssembly !== "object") return engine;
+    if (typeof WebAssembly !== "object") return local;
     const gemm = wasmBytes(gemmWasm);
     const conv = wasmBytes(convWasm);
-    if (!WebAssembly.validate(gemm) || !WebAssembly.validate(conv)) return engine;
+    if (!WebAssembly.validate(gemm) || !WebAssembly.validate(conv)) return local;
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(gemm), { gemm: { memory } }).exports;
-    // The packing module works in the same memory: its panels are the kernel's input.
-    const packs = new WebAssembly.Instance(new WebAssembly.Module(conv), { gemm: { memory } }).exports;
-    engine = { run: ex.gemm_f32 as KernelFn, pack: packs.pack_b as PackFn, packT: packs.pack_bt as PackTFn, memory };
+    const fns: Fn[] = [];
+    for (const [bytes, names] of [
+      [gemm, GEMM_KERNELS],
+      [conv, CONV_KERNELS],
+    ] as const) {
+      const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { gemm: { memory } }).exports;
+      for (const name of names) fns.push(ex[name] as Fn);
+    }
+    const reserve = (bytes: number) => {
+      const have = memory.buffer.byteLength;
+      if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+      return memory.buffer;
+    };
+    local = {
+      threads: () => 1,
+      memory,
+      fns,
+      reserve,
+      job(at: number) {
+        const s = Math.ceil(at / 16) * 16;
+        return {
+          task() {},
+          call(fn, rel, a0, a1, a2, a3, a4, a5, a6 = 0, a7 = 0) {
+            (fns[fn] as Fn)(
+              a0 + (rel & 1 ? s : 0),
+              a1 + (rel & 2 ? s : 0),
+              a2 + (rel & 4 ? s : 0),
+              a3 + (rel & 8 ? s : 0),
+              a4 + (rel & 16 ? s : 0),
+              a5 + (rel & 32 ? s : 0),
+              a6 + (rel & 64 ? s : 0),
+              a7 + (rel & 128 ? s : 0),
+            );
+          },
+          run() {},
+        };
+      },
+    };
   } catch {
-    engine = undefined;
+    local = undefined; // no WebAssembly, or a sandbox that forbids compiling it
   }
-  return engine;
+  return local;
 }
 
-/** Float32 view of the engine's memory, at least `floats` long (growing invalidates old views). */
-function heap(e: Engine, floats: number): Float32Array {
-  const bytes = floats * 4;
-  const have = e.memory.buffer.byteLength;
-  if (bytes > have) e.memory.grow(Math.ceil((bytes - have) / 65536));
-  return new Float32Array(e.memory.buffer);
-}
-
-export function conv2dGemm(x: StridedRef, w: StridedRef, bias: StridedRef | null, g: WindowGeometry): HostArray | undefined {
-  if (x.dtype !== "float32" || w.dtype !== "float32" || (bias && bias.dtype !== "float32")) return undefined;
-  const e = getEngine();
-  if (!e) return undefined;
-  const O = w.shape[0] as number;
-  const { n: N, c: C, kh, kw, ho, wo } = g;
-  const K = C * kh * kw;
-  const L = ho * wo;
-  const out = allocArrayUninit(N * O * L, "float32") as Float32Array;
-  if (out.length === 0) return out;
-  if (K === 0) return out.fill(0);
-  const r = pool(N * O * L * K);
-  if (r) return conv2dThreaded(r, out, x, w, bias, g);
-  const mp = Math.ceil(O / MR);
-  const Lp = Math.ceil(L / NR) * NR;
-  const nkb = Math.ceil(K / KC);
-  // Layout in the module's memory (floats): A panels (all k-blocks), one B block, one C block (Opad x NB).
-  const aBase = 0;
-  const bBase = aBase + mp * MR * K;
-  const cBase = bBase + Math.min(K, KC) * NB;
-  // Then the zero-padded canvas of one image (the rows and columns the windows reach), and the
-  // canvas byte offsets of each k's tap (c, i, j) and of each output pixel's window corner.
-  const ch = (ho - 1) * g.sh + (kh - 1) * g.dh + 1;
-  const cw = (wo - 1) * g.sw + (kw - 1) * g.dw + 1;
-  const plane = ch * cw;
-  const canvasBase = cBase + mp * MR * NB;
-  const tapBase = canvasBase + C * plane;
-  const cornerBase = tapBase + K;
-  const f = heap(e, cornerBase + Lp);
-  const i32 = new Int32Array(f.buffer);
-
-  // A: for each k-block, mp panels of MR rows, k-major; rows beyond O are zero.
-  const wd = w.data as Float32Array;
-  const [wsO, wsC, wsH, wsW] = w.strides as [number, number, number, number];
-  for (let kb = 0; kb < nkb; kb++) {
-    const k0 = kb * KC;
-    const kc = Math.min(KC, K - k0);
-    const blk = aBase + mp * MR * k0;
-    for (let ip = 0; ip < mp; ip++) {
-      for (let r = 0; r < MR; r++) {
-        const o = ip * MR + r;
-        let q = blk + ip * MR * kc + r;
-        for (let k = k0; k < k0 + kc; k++, q += MR) {
-          if (o >= O) {
-            f[q] = 0;
-            continue;
-          }
-          const c = (k / (kh * kw)) | 0;
-          const t = k - c * kh * kw;
-          const i = (t / kw) | 0;
-          f[q] = wd[w.offset + o * wsO + c * wsC + i * wsH + (t - i * kw) * wsW] as number;
-        }
-      }
-    }
-  }
-
-  for (let k = 0; k < K; k++) {
-    const c = (k / (kh * kw)) | 0;
-    const t = k - c * kh * kw;
-    const i = (t / kw) | 0;
-    i32[tapBase + k] = 4 * (c * plane + i * g.dh * cw + (t - i * kw) * g.dw);
-  }
-  // Pixels past L (the last panel's padding) read any canvas cell; their lanes are zeroed after packing.
-  i32.fill(0, cornerBase + L, cornerBase + Lp);
-  for (let p = 0; p < L; p++) {
-    const oy = (p / wo) | 0;
-    i32[cornerBase + p] = 4 * (oy * g.sh * cw + (p - oy * wo) * g.sw);
-  }
-  const bd = bias ? (bias.data as HostArray) : null;
-  const bs = bias ? (bias.strides[0] as number) : 0;
-  const bOff = bias ? bias.offset : 0;
-
-  for (let n = 0; n < N; n++) {
-    fillCanvas(f, canvasBase, x, n, g, ch, cw);
-    for (let p0 = 0; p0 < Lp; p0 += NB) {
-      const nb = Math.min(NB, Lp - p0);
-      f.fill(0, cBase, cBase + mp * MR * NB);
-      for (let kb = 0; kb < nkb; kb++) {
-        const k0 = kb * KC;
-        const kc = Math.min(KC, K - k0);
-        // B block: nb / NR panels of NR pixels, k-major; pixels beyond L are zero.
-        e.pack(4 * bBase, 4 * canvasBase, 4 * (tapBase + k0), kc, 4 * (cornerBase + p0), nb / NR);
-        if (p0 + nb > L) {
-          const q0 = bBase + (nb - NR) * kc;
-          for (let t = L - (p0 + nb - NR); t < NR; t++) for (let k = 0; k < kc; k++) f[q0 + k * NR + t] = 0;
-        }
-        e.run(4 * (aBase + mp * MR * k0), 4 * bBase, 4 * cBase, mp, nb / NR, kc, 4 * NB);
-      }
-      // Rows [0, O) of the C block are pixels [p0, p0 + nb) of the image's NCHW output rows.
-      const m = Math.min(nb, L - p0);
-      for (let o = 0; o < O; o++) {
-        const src = cBase + o * NB;
-        const dst = (n * O + o) * L + p0;
-        if (bd) {
-          const b = bd[bOff + o * bs] as number;
-          for (let j = 0; j < m; j++) out[dst + j] = (f[src + j] as number) + b;
-        } else out.set(f.subarray(src, src + m), dst);
-      }
-    }
-  }
-  return out;
-}
-
-/** Copies image n of x into the zero-padded canvas at f[base...] (C planes of ch x cw). */
-function fillCanvas(f: Float32Array, base: number, x: StridedRef, n: number, g: WindowGeometry, ch: number, cw: number): void {
-  const xd = x.data as HostArray;
-  const [xsN, xsC, xsH, xsW] = x.strides as [number, number, number, number];
-  const plane = ch * cw;
-  f.fill(0, base, base + g.c * plane);
-  const c0 = Math.max(0, g.pl);
-  const c1 = Math.min(cw, g.w + g.pl);
-  for (let c = 0; c < g.c; c++) {
-    for (let r = Math.max(0, g.pt); r < Math.min(ch, g.h + g.pt); r++) {
-      let q = x.offset + n * xsN + c * xsC + (r - g.pt) * xsH + (c0 - g.pl) * xsW;
-      const o = base + c * plane + r * cw;
-      for (let col = c0; col < c1; col++, q += xsW) f[o + col] = xd[q] as number;
-    }
-  }
+/** The pool for a product of `madds` multiply-adds when it has threads running and the product is big enough; else this thread's runner. */
+function runner(madds: number): ThreadRunner | undefined {
+  const r = threadRunner;
+  return r && madds >= threadMinWork && r.threads() > 1 ? r : localRunner();
 }
 
 /**
- * conv2d's weight gradient as an implicit GEMM: gW (O x K) = sum over images of gY[n] (O x ho*wo)
- * . windows(x[n])^T (ho*wo x K). gY is packed into the kernel's A panels (pixels as the k
- * dimension, in blocks of KC), the windows straight from the image's canvas into B panels of 8
- * taps (pack_bt), and the kernel accumulates every image and pixel block into one C (O x K) that
- * never leaves the module until the end. float32 only, as conv2dGemm.
+ * The memory for a layout of `floats` floats plus `scratchBytes` of per-thread scratch (the local
+ * runner's scratch follows the layout; a grown non-shared memory detaches old views, so views are
+ * taken after this).
  */
-export function conv2dWeightGradGemm(gy: StridedRef, x: StridedRef, g: WindowGeometry): HostArray | undefined {
-  if (x.dtype !== "float32" || gy.dtype !== "float32") return undefined;
-  const e = getEngine();
-  if (!e) return undefined;
-  const O = gy.shape[1] as number;
-  const { n: N, c: C, kh, kw, ho, wo } = g;
-  const K = C * kh * kw;
-  const L = ho * wo;
-  const out = allocArrayUninit(O * K, "float32") as Float32Array;
-  if (out.length === 0) return out;
-  if (N === 0 || L === 0) return out.fill(0);
-  const r = pool(N * O * L * K);
-  if (r) return weightGradThreaded(r, out, gy, x, g);
-  const mp = Math.ceil(O / MR);
-  const Kp = Math.ceil(K / NR) * NR;
-  const ch = (ho - 1) * g.sh + (kh - 1) * g.dh + 1;
-  const cw = (wo - 1) * g.sw + (kw - 1) * g.dw + 1;
-  const plane = ch * cw;
-  // Layout (floats): A block (mp*MR x KC), B block (Kp x KC), C (mp*MR x Kp), canvas, taps (Kp), corners (L).
-  const aBase = 0;
-  const bBase = aBase + mp * MR * KC;
-  const cBase = bBase + Kp * KC;
-  const canvasBase = cBase + mp * MR * Kp;
-  const tapBase = canvasBase + C * plane;
-  const cornerBase = tapBase + Kp;
-  const f = heap(e, cornerBase + L);
-  const i32 = new Int32Array(f.buffer);
-  for (let k = 0; k < K; k++) {
-    const c = (k / (kh * kw)) | 0;
-    const t = k - c * kh * kw;
-    const i = (t / kw) | 0;
-    i32[tapBase + k] = 4 * (c * plane + i * g.dh * cw + (t - i * kw) * g.dw);
-  }
-  // Taps past K (the last panel's padding) read any canvas cell: they feed C columns that are dropped.
-  i32.fill(0, tapBase + K, tapBase + Kp);
-  const gyPix = new Int32Array(L); // gy's offset of each output pixel within an (n, o) plane
-  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
-  for (let p = 0; p < L; p++) {
-    const oy = (p / wo) | 0;
-    i32[cornerBase + p] = 4 * (oy * g.sh * cw + (p - oy * wo) * g.sw);
-    gyPix[p] = oy * gsH + (p - oy * wo) * gsW;
-  }
-  const gd = gy.data as HostArray;
-  f.fill(0, cBase, cBase + mp * MR * Kp);
-  for (let n = 0; n < N; n++) {
-    fillCanvas(f, canvasBase, x, n, g, ch, cw);
-    for (let p0 = 0; p0 < L; p0 += KC) {
-      const kc = Math.min(KC, L - p0);
-      // A block: mp panels of MR output channels, pixel-major; channels past O are zero.
-      for (let ip = 0; ip < mp; ip++) {
-        const q0 = aBase + ip * MR * kc;
-        for (let r = 0; r < MR; r++) {
-          const o = ip * MR + r;
-          if (o >= O) {
-            for (let j = 0; j < kc; j++) f[q0 + j * MR + r] = 0;
-            continue;
-          }
-          const base = gy.offset + n * gsN + o * gsO;
-          for (let j = 0; j < kc; j++) f[q0 + j * MR + r] = gd[base + (gyPix[p0 + j] as number)] as number;
-        }
-      }
-      e.packT(4 * bBase, 4 * canvasBase, 4 * tapBase, Kp / NR, 4 * (cornerBase + p0), kc);
-      e.run(4 * aBase, 4 * bBase, 4 * cBase, mp, Kp / NR, kc, 4 * Kp);
-    }
-  }
-  for (let o = 0; o < O; o++) out.set(f.subarray(cBase + o * Kp, cBase + o * Kp + K), o * K);
-  return out;
+function heap(r: ThreadRunner, floats: number, scratchBytes: number): Float32Array {
+  return new Float32Array(r.reserve(floats * 4 + scratchBytes + 64));
 }
 
-/**
- * conv2d's input gradient as a GEMM plus a scatter, per image: windows-gradient (K x ho*wo) =
- * W^T (K x O) . gY[n] (O x ho*wo), in blocks of NB pixels, each block's taps added straight into
- * the image's zero-padded canvas (col2im without a column matrix), whose interior is gX[n].
- * float32 only, as conv2dGemm.
- */
-export function conv2dInputGradGemm(gy: StridedRef, w: StridedRef, g: WindowGeometry): HostArray | undefined {
-  if (gy.dtype !== "float32" || w.dtype !== "float32") return undefined;
-  const e = getEngine();
-  if (!e) return undefined;
-  const O = w.shape[0] as number;
-  const { n: N, c: C, h: H, w: W, kh, kw, ho, wo } = g;
-  const K = C * kh * kw;
-  const L = ho * wo;
-  const out = allocArrayUninit(N * C * H * W, "float32") as Float32Array;
-  if (out.length === 0) return out;
-  if (O === 0 || L === 0) return out.fill(0);
-  const r = pool(N * O * L * K);
-  if (r) return inputGradThreaded(r, out, gy, w, g);
-  const mp = Math.ceil(K / MR);
-  const Lp = Math.ceil(L / NR) * NR;
-  const nob = Math.ceil(O / KC);
-  const ch = (ho - 1) * g.sh + (kh - 1) * g.dh + 1;
-  const cw = (wo - 1) * g.sw + (kw - 1) * g.dw + 1;
-  const plane = ch * cw;
-  // Layout (floats): A (W^T panels, all o-blocks), B block (KC x NB), C block (mp*MR x NB), canvas.
-  const aBase = 0;
-  const bBase = aBase + mp * MR * O;
-  const cBase = bBase + KC * NB;
-  const canvasBase = cBase + mp * MR * NB;
-  const f = heap(e, canvasBase + C * plane);
-  // A: for each o-block, mp panels of MR taps, o-major; taps past K are zero.
-  const wd = w.data as HostArray;
-  const [wsO, wsC, wsH, wsW] = w.strides as [number, number, number, number];
-  const wOff = new Int32Array(K); // weight offset of tap k within an output channel
-  const tap = new Int32Array(K); // canvas offset of tap k
-  for (let k = 0; k < K; k++) {
-    const c = (k / (kh * kw)) | 0;
-    const t = k - c * kh * kw;
-    const i = (t / kw) | 0;
-    const j = t - i * kw;
-    wOff[k] = w.offset + c * wsC + i * wsH + j * wsW;
-    tap[k] = c * plane + i * g.dh * cw + j * g.dw;
-  }
-  for (let ob = 0; ob < nob; ob++) {
-    const o0 = ob * KC;
-    const kc = Math.min(KC, O - o0);
-    const blk = aBase + mp * MR * o0;
-    for (let ip = 0; ip < mp; ip++) {
-      for (let r = 0; r < MR; r++) {
-        const k = ip * MR + r;
-        let q = blk + ip * MR * kc + r;
-        for (let o = o0; o < o0 + kc; o++, q += MR) f[q] = k < K ? (wd[(wOff[k] as number) + o * wsO] as number) : 0;
-      }
-    }
-  }
-  const corner = new Int32Array(L);
-  const gyPix = new Int32Array(L);
-  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
-  for (let p = 0; p < L; p++) {
-    const oy = (p / wo) | 0;
-    corner[p] = oy * g.sh * cw + (p - oy * wo) * g.sw;
-    gyPix[p] = oy * gsH + (p - oy * wo) * gsW;
-  }
-  const gd = gy.data as HostArray;
-  for (let n = 0; n < N; n++) {
-    f.fill(0, canvasBase, canvasBase + C * plane);
-    for (let p0 = 0; p0 < Lp; p0 += NB) {
-      const nb = Math.min(NB, Lp - p0);
-      const m = Math.min(nb, L - p0);
-      f.fill(0, cBase, cBase + mp * MR * NB);
-      for (let ob = 0; ob < nob; ob++) {
-        const o0 = ob * KC;
-        const kc = Math.min(KC, O - o0);
-        // B block: nb / NR panels of NR pixels of gy, o-major; pixels past L are zero.
-        for (let jp = 0; jp < nb; jp += NR) {
-          let q = bBase + jp * kc;
-          for (let o = o0; o < o0 + kc; o++, q += NR) {
-            const base = gy.offset + n * gsN + o * gsO;
-            for (let t = 0; t < NR; t++) {
-              const p = p0 + jp + t;
-              f[q + t] = p < L ? (gd[base + (gyPix[p] as number)] as number) : 0;
-            }
-          }
-        }
-        e.run(4 * (aBase + mp * MR * o0), 4 * bBase, 4 * cBase, mp, nb / NR, kc, 4 * NB);
-      }
-      // Scatter: every tap of every pixel of the block into its canvas cell (col2im).
-      for (let k = 0; k < K; k++) {
-        const s = canvasBase + (tap[k] as number);
-        const src = cBase + k * NB;
-        for (let j = 0; j < m; j++) {
-          const q = s + (corner[p0 + j] as number);
-          f[q] = (f[q] as number) + (f[src + j] as number);
-        }
-      }
-    }
-    // The canvas interior is the image's gradient; input rows and columns no window reaches get 0.
-    for (let c = 0; c < C; c++) {
-      for (let r = 0; r < H; r++) {
-        const o = ((n * C + c) * H + r) * W;
-        const cr = r + g.pt;
-        if (cr >= ch) {
-          out.fill(0, o, o + W);
-          continue;
-        }
-        const rowBase = canvasBase + c * plane + cr * cw + g.pl;
-        for (let col = 0; col < W; col++) out[o + col] = col + g.pl < cw ? (f[rowBase + col] as number) : 0;
-      }
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The same three kernels on the thread pool (threads/): images in groups whose canvases and
-// products fit GROUP_BYTES; the calling thread copies the group's images into their canvases
-// (and packs what comes from JS arrays), the tasks pack and multiply in the shared memory, and the
-// calling thread copies the results out. Each output element is summed by the same kernel calls in
-// the same order as above (tasks never split a sum), so the bits do not depend on the threads.
-
-/** Canvas geometry and the tap / corner byte-offset tables (as in the one-thread kernels). */
+/** Canvas geometry and the tap / corner byte-offset tables. */
 function windows(g: WindowGeometry) {
   const ch = (g.ho - 1) * g.sh + (g.kh - 1) * g.dh + 1;
   const cw = (g.wo - 1) * g.sw + (g.kw - 1) * g.dw + 1;
   const plane = ch * cw;
   const K = g.c * g.kh * g.kw;
   const L = g.ho * g.wo;
-  const taps = new Int32Array(Math.ceil(K / NR) * NR); // past K: 0 (read any cell; dropped)
+  // Taps past K and corners past L (the last panels' padding) are 0: they read some canvas cell and
+  // feed only C columns that are dropped.
+  const taps = new Int32Array(Math.ceil(K / NR) * NR);
   for (let k = 0; k < K; k++) {
     const c = (k / (g.kh * g.kw)) | 0;
     const t = k - c * g.kh * g.kw;
     const i = (t / g.kw) | 0;
     taps[k] = 4 * (c * plane + i * g.dh * cw + (t - i * g.kw) * g.dw);
   }
-  const corners = new Int32Array(Math.ceil(L / NR) * NR); // past L: 0 (dropped columns)
+  const corners = new Int32Array(Math.ceil(L / NR) * NR);
   for (let p = 0; p < L; p++) {
     const oy = (p / g.wo) | 0;
     corners[p] = 4 * (oy * g.sh * cw + (p - oy * g.wo) * g.sw);
   }
-  return { ch, cw, plane, K, L, taps, corners };
+  // pad_image / unpad_image's geometry: [C, H, W, ch, cw, pt, pl].
+  const geom = new Int32Array([g.c, g.h, g.w, ch, cw, g.pt, g.pl, 0]);
+  return { ch, cw, plane, K, L, taps, corners, geom };
 }
 
 const align4 = (floats: number) => Math.ceil(floats / 4) * 4; // 16-byte aligned float offsets
 
-function conv2dThreaded(
-  r: ThreadRunner,
-  out: Float32Array,
-  x: StridedRef,
-  w: StridedRef,
-  bias: StridedRef | null,
-  g: WindowGeometry,
-): Float32Array {
+/** Copies images [n0, n0 + count) of a 4-d tensor (any strides) to f[at + i * stride ...] as contiguous [C, H, W]. */
+function copyImages(f: Float32Array, at: number, stride: number, x: StridedRef, n0: number, count: number): void {
+  const [, C, H, W] = x.shape as [number, number, number, number];
+  const [sN, sC, sH, sW] = x.strides as [number, number, number, number];
+  const xd = x.data as Float32Array;
+  const chw = C * H * W;
+  const dense = (sW === 1 || W <= 1) && (sH === W || H <= 1) && (sC === H * W || C <= 1);
+  for (let i = 0; i < count; i++) {
+    const src = x.offset + (n0 + i) * sN;
+    const dst = at + i * stride;
+    if (dense) f.set(xd.subarray(src, src + chw), dst);
+    else {
+      let q = dst;
+      for (let c = 0; c < C; c++)
+        for (let h = 0; h < H; h++) for (let w = 0, p = src + c * sC + h * sH; w < W; w++, p += sW) f[q++] = xd[p] as number;
+    }
+  }
+}
+
+export function conv2dGemm(x: StridedRef, w: StridedRef, bias: StridedRef | null, g: WindowGeometry): HostArray | undefined {
+  if (x.dtype !== "float32" || w.dtype !== "float32" || (bias && bias.dtype !== "float32")) return undefined;
   const O = w.shape[0] as number;
-  const N = g.n;
-  const { ch, cw, plane, K, L, taps, corners } = windows(g);
+  const { n: N, c: C, kh, kw } = g;
+  const { ch, cw, plane, K, L, taps, corners, geom } = windows(g);
+  const r = runner(N * O * L * K);
+  if (!r) return undefined;
+  const out = allocArrayUninit(N * O * L, "float32") as Float32Array;
+  if (out.length === 0) return out;
+  if (K === 0) return out.fill(0);
   const mp = Math.ceil(O / MR);
   const Lp = corners.length;
   const nkb = Math.ceil(K / KC);
-  const perImage = g.c * plane + mp * MR * Lp;
-  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / perImage)));
-  // Layout (floats): A panels (all k-blocks), taps, corners, G canvases, G outputs (mp*MR x Lp).
+  const chw = C * g.h * g.w;
+  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / (chw + C * plane + mp * MR * Lp))));
+  // Layout (floats): A panels (all k-blocks), taps, corners, geometry, bias, then per image of a
+  // group: its copy, its canvas, its output (mp*MR rows of Lp). Scratch: one B block per thread.
   const aBase = 0;
   const tapBase = align4(aBase + mp * MR * K);
   const cornerBase = align4(tapBase + taps.length);
-  const canvasBase = align4(cornerBase + Lp);
-  const outBase = align4(canvasBase + G * g.c * plane);
+  const geomBase = align4(cornerBase + Lp);
+  const biasBase = align4(geomBase + geom.length);
+  const rawBase = align4(biasBase + mp * MR);
+  const canvasBase = align4(rawBase + G * chw);
+  const outBase = align4(canvasBase + G * C * plane);
   const end = align4(outBase + G * mp * MR * Lp);
-  const f = new Float32Array(r.reserve(end * 4));
+  const scratch = 4 * Math.min(K, KC) * NB;
+  const f = heap(r, end, scratch);
   const i32 = new Int32Array(f.buffer);
   i32.set(taps, tapBase);
   i32.set(corners, cornerBase);
+  i32.set(geom, geomBase);
+  // A: for each k-block, mp panels of MR rows, k-major; rows beyond O are zero.
   const wd = w.data as Float32Array;
   const [wsO, wsC, wsH, wsW] = w.strides as [number, number, number, number];
-  const { kh, kw } = g;
   for (let kb = 0; kb < nkb; kb++) {
     const k0 = kb * KC;
     const kc = Math.min(KC, K - k0);
@@ -465,98 +226,118 @@ function conv2dThreaded(
       }
     }
   }
-  const bd = bias ? (bias.data as HostArray) : null;
-  const bs = bias ? (bias.strides[0] as number) : 0;
-  const bOff = bias ? bias.offset : 0;
+  if (bias) {
+    const bd = bias.data as HostArray;
+    for (let o = 0; o < O; o++) f[biasBase + o] = bd[bias.offset + o * (bias.strides[0] as number)] as number;
+  }
   for (let n0 = 0; n0 < N; n0 += G) {
     const gn = Math.min(G, N - n0);
-    for (let i = 0; i < gn; i++) fillCanvas(f, canvasBase + i * g.c * plane, x, n0 + i, g, ch, cw);
-    const job = r.job(end * 4, 4 * Math.min(K, KC) * NB);
+    copyImages(f, rawBase, chw, x, n0, gn);
+    const pad = r.job(end * 4);
     for (let i = 0; i < gn; i++) {
-      const canvas = 4 * (canvasBase + i * g.c * plane);
-      const cOut = outBase + i * mp * MR * Lp;
+      pad.task();
+      pad.call(FN_PAD_IMAGE, 0, 4 * (canvasBase + i * C * plane), 4 * (rawBase + i * chw), 4 * geomBase, 0, 0, 0);
+    }
+    pad.run();
+    // Tasks: (image, block of NB pixels); the B block is the thread's scratch (rel bits: argument
+    // 0 of pack_b, argument 1 of gemm).
+    const job = r.job(end * 4, scratch);
+    for (let i = 0; i < gn; i++) {
+      const canvas = 4 * (canvasBase + i * C * plane);
+      const y = outBase + i * mp * MR * Lp;
       for (let p0 = 0; p0 < Lp; p0 += NB) {
         const np = Math.min(NB, Lp - p0) / NR;
         job.task();
         for (let kb = 0; kb < nkb; kb++) {
           const k0 = kb * KC;
           const kc = Math.min(KC, K - k0);
-          // The B block is the thread's scratch (rel bit 0 / bit 1: argument + scratch address).
           job.call(FN_PACK_B, 1, 0, canvas, 4 * (tapBase + k0), kc, 4 * (cornerBase + p0), np);
-          job.call(FN_GEMM_F32, 2, 4 * (aBase + mp * MR * k0), 0, 4 * (cOut + p0), mp, np, kc, 4 * Lp, kb === 0 ? 1 : 0);
+          job.call(FN_GEMM_F32, 2, 4 * (aBase + mp * MR * k0), 0, 4 * (y + p0), mp, np, kc, 4 * Lp, kb === 0 ? 1 : 0);
         }
+        if (bias) job.call(FN_ADD_BIAS, 0, 4 * (y + p0), 4 * biasBase, O, np * NR, 4 * Lp, 0);
       }
     }
     job.run();
+    // Rows [0, O) of each output are the image's NCHW output rows (one copy when unpadded).
     for (let i = 0; i < gn; i++) {
-      const cOut = outBase + i * mp * MR * Lp;
-      for (let o = 0; o < O; o++) {
-        const src = cOut + o * Lp;
-        const dst = ((n0 + i) * O + o) * L;
-        if (bd) {
-          const b = bd[bOff + o * bs] as number;
-          for (let j = 0; j < L; j++) out[dst + j] = (f[src + j] as number) + b;
-        } else out.set(f.subarray(src, src + L), dst);
-      }
+      const y = outBase + i * mp * MR * Lp;
+      const dst = (n0 + i) * O * L;
+      if (L === Lp) out.set(f.subarray(y, y + O * L), dst);
+      else for (let o = 0; o < O; o++) out.set(f.subarray(y + o * Lp, y + o * Lp + L), dst + o * L);
     }
   }
   return out;
 }
 
-function weightGradThreaded(r: ThreadRunner, out: Float32Array, gy: StridedRef, x: StridedRef, g: WindowGeometry): Float32Array {
+/**
+ * conv2d's weight gradient as an implicit GEMM: gW (O x K) = sum over images of gY[n] (O x ho*wo)
+ * . windows(x[n])^T (ho*wo x K). gY is packed into the kernel's A panels (pixels as the k
+ * dimension, in blocks of KC), the windows straight from the image's canvas into B panels of 8
+ * taps (pack_bt), and the kernel accumulates every image and pixel block into one C (O x K) that
+ * never leaves the module until the end. Tasks: column panels (taps) of C, each over every image
+ * and pixel block in order. float32 only, as conv2dGemm.
+ */
+export function conv2dWeightGradGemm(gy: StridedRef, x: StridedRef, g: WindowGeometry): HostArray | undefined {
+  if (x.dtype !== "float32" || gy.dtype !== "float32") return undefined;
   const O = gy.shape[1] as number;
-  const N = g.n;
-  const { ch, cw, plane, K, L, taps, corners } = windows(g);
+  const { n: N, c: C } = g;
+  const { plane, K, L, taps, corners, geom } = windows(g);
+  const r = runner(N * O * L * K);
+  if (!r) return undefined;
+  const out = allocArrayUninit(O * K, "float32") as Float32Array;
+  if (out.length === 0) return out;
+  if (N === 0 || L === 0) return out.fill(0);
   const mp = Math.ceil(O / MR);
   const Kp = taps.length;
   const npb = Math.ceil(L / KC); // pixel blocks per image
   const aPer = npb * mp * MR * KC; // one image's A blocks
-  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / (g.c * plane + aPer))));
-  // Layout (floats): taps, corners, C (mp*MR x Kp), B (Kp/NR panels of KC x NR), G canvases, G images' A blocks.
+  const chw = C * g.h * g.w;
+  const gyPer = mp * MR * L; // one image's gy rows, padded to mp*MR rows of zeros
+  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / (chw + C * plane + gyPer + aPer))));
+  // Layout (floats): taps, corners, geometry, C (mp*MR x Kp), B (Kp/NR panels of KC x NR), then
+  // per image of a group: its copy, its canvas, its gy rows, its A blocks.
   const tapBase = 0;
   const cornerBase = align4(tapBase + Kp);
-  const cBase = align4(cornerBase + corners.length);
+  const geomBase = align4(cornerBase + corners.length);
+  const cBase = align4(geomBase + geom.length);
   const bBase = align4(cBase + mp * MR * Kp);
-  const canvasBase = align4(bBase + Kp * KC);
-  const aBase = align4(canvasBase + G * g.c * plane);
+  const rawBase = align4(bBase + Kp * KC);
+  const canvasBase = align4(rawBase + G * chw);
+  const gyBase = align4(canvasBase + G * C * plane);
+  const aBase = align4(gyBase + G * gyPer);
   const end = align4(aBase + G * aPer);
-  const f = new Float32Array(r.reserve(end * 4));
+  const f = heap(r, end, 0);
   const i32 = new Int32Array(f.buffer);
   i32.set(taps, tapBase);
   i32.set(corners, cornerBase);
-  const gyPix = new Int32Array(L);
-  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
-  for (let p = 0; p < L; p++) {
-    const oy = (p / g.wo) | 0;
-    gyPix[p] = oy * gsH + (p - oy * g.wo) * gsW;
-  }
-  const gd = gy.data as HostArray;
+  i32.set(geom, geomBase);
+  for (let i = 0; i < G; i++) f.fill(0, gyBase + i * gyPer + O * L, gyBase + (i + 1) * gyPer);
   const panels = Kp / NR;
   const chunk = Math.max(1, Math.ceil(panels / (2 * r.threads())));
   for (let n0 = 0; n0 < N; n0 += G) {
     const gn = Math.min(G, N - n0);
+    copyImages(f, rawBase, chw, x, n0, gn);
+    copyImages(f, gyBase, gyPer, gy, n0, gn);
+    // Each image's canvas and A blocks (mp panels of MR output channels, pixel-major).
+    const prep = r.job(end * 4);
     for (let i = 0; i < gn; i++) {
-      const n = n0 + i;
-      fillCanvas(f, canvasBase + i * g.c * plane, x, n, g, ch, cw);
+      prep.task();
+      prep.call(FN_PAD_IMAGE, 0, 4 * (canvasBase + i * C * plane), 4 * (rawBase + i * chw), 4 * geomBase, 0, 0, 0);
       for (let b = 0; b < npb; b++) {
         const p0 = b * KC;
-        const kc = Math.min(KC, L - p0);
-        const a0 = aBase + i * aPer + b * mp * MR * KC;
-        for (let ip = 0; ip < mp; ip++) {
-          const q0 = a0 + ip * MR * kc;
-          for (let rr = 0; rr < MR; rr++) {
-            const o = ip * MR + rr;
-            if (o >= O) {
-              for (let j = 0; j < kc; j++) f[q0 + j * MR + rr] = 0;
-              continue;
-            }
-            const base = gy.offset + n * gsN + o * gsO;
-            for (let j = 0; j < kc; j++) f[q0 + j * MR + rr] = gd[base + (gyPix[p0 + j] as number)] as number;
-          }
-        }
+        prep.call(
+          FN_PACK_A,
+          0,
+          4 * (aBase + i * aPer + b * mp * MR * KC),
+          4 * (gyBase + i * gyPer + p0),
+          4 * L,
+          Math.min(KC, L - p0),
+          mp,
+          0,
+        );
       }
     }
-    // Tasks: column panels (taps) of C, each over every image and pixel block in order.
+    prep.run();
     const job = r.job(end * 4);
     for (let j0 = 0; j0 < panels; j0 += chunk) {
       const nj = Math.min(chunk, panels - j0);
@@ -566,7 +347,7 @@ function weightGradThreaded(r: ThreadRunner, out: Float32Array, gy: StridedRef, 
         for (let b = 0; b < npb; b++) {
           const p0 = b * KC;
           const kc = Math.min(KC, L - p0);
-          job.call(FN_PACK_BT, 0, bp, 4 * (canvasBase + i * g.c * plane), 4 * (tapBase + j0 * NR), nj, 4 * (cornerBase + p0), kc);
+          job.call(FN_PACK_BT, 0, bp, 4 * (canvasBase + i * C * plane), 4 * (tapBase + j0 * NR), nj, 4 * (cornerBase + p0), kc);
           const first = n0 === 0 && i === 0 && b === 0 ? 1 : 0;
           job.call(FN_GEMM_F32, 0, 4 * (aBase + i * aPer + b * mp * MR * KC), bp, 4 * (cBase + j0 * NR), mp, nj, kc, 4 * Kp, first);
         }
@@ -578,34 +359,60 @@ function weightGradThreaded(r: ThreadRunner, out: Float32Array, gy: StridedRef, 
   return out;
 }
 
-function inputGradThreaded(r: ThreadRunner, out: Float32Array, gy: StridedRef, w: StridedRef, g: WindowGeometry): Float32Array {
+/**
+ * conv2d's input gradient as a GEMM plus a scatter, per image: windows-gradient (K x ho*wo) =
+ * W^T (K x O) . gY[n] (O x ho*wo), in blocks of NB pixels, each block's taps added straight into
+ * the image's zero-padded canvas (col2im without a column matrix), whose interior is gX[n].
+ * Tasks: one image each (its canvas is the thread's scratch). float32 only, as conv2dGemm.
+ */
+export function conv2dInputGradGemm(gy: StridedRef, w: StridedRef, g: WindowGeometry): HostArray | undefined {
+  if (gy.dtype !== "float32" || w.dtype !== "float32") return undefined;
   const O = w.shape[0] as number;
-  const { n: N, c: C, h: H, w: W, kh, kw, wo } = g;
-  const { ch, cw, plane, K, L } = windows(g);
+  const { n: N, c: C, h: H, w: W, kh, kw } = g;
+  const { plane, K, L, taps, corners, geom } = windows(g);
+  const r = runner(N * O * L * K);
+  if (!r) return undefined;
+  const out = allocArrayUninit(N * C * H * W, "float32") as Float32Array;
+  if (out.length === 0) return out;
+  if (O === 0 || L === 0) return out.fill(0);
   const mp = Math.ceil(K / MR);
-  const Lp = Math.ceil(L / NR) * NR;
+  const Lp = corners.length;
   const nob = Math.ceil(O / KC);
-  const npb = Math.ceil(Lp / NB);
-  // Per image and pixel block: gy's B panels (O x NB) and the product (mp*MR x NB).
-  const perBlock = O * NB + mp * MR * NB;
-  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / (npb * perBlock))));
-  // Layout (floats): A (W^T panels, all o-blocks), canvas, then G * npb blocks of [B | C].
+  const chw = C * H * W;
+  const G = Math.max(1, Math.min(N, Math.floor(GROUP_BYTES / 4 / (O * L + chw))));
+  // Layout (floats): A (W^T panels, all o-blocks), taps, corners, gy's row offsets (o * L), the
+  // identity corners (pixels of a gy row), geometry, then per image of a group: its gy rows
+  // (+ 8 floats: the last panel reads past the last row), its gradient. Scratch per thread: one
+  // B block, one C block and the canvas.
   const aBase = 0;
-  const canvasBase = align4(aBase + mp * MR * O);
-  const blkBase = align4(canvasBase + C * plane);
-  const end = align4(blkBase + G * npb * perBlock);
-  const f = new Float32Array(r.reserve(end * 4));
+  const tapBase = align4(aBase + mp * MR * O);
+  const cornerBase = align4(tapBase + taps.length);
+  const rowBase = align4(cornerBase + Lp);
+  const identBase = align4(rowBase + O);
+  const geomBase = align4(identBase + Lp);
+  const gyBase = align4(geomBase + geom.length);
+  const gxBase = align4(gyBase + G * O * L + NR);
+  const end = align4(gxBase + G * chw);
+  const bRel = 0;
+  const cRel = 4 * KC * NB;
+  const canvasRel = cRel + 4 * mp * MR * NB;
+  const scratch = canvasRel + 4 * C * plane;
+  const f = heap(r, end, scratch);
+  const i32 = new Int32Array(f.buffer);
+  i32.set(taps, tapBase);
+  i32.set(corners, cornerBase);
+  for (let o = 0; o < O; o++) i32[rowBase + o] = 4 * o * L;
+  for (let p = 0; p < Lp; p++) i32[identBase + p] = 4 * p;
+  i32.set(geom, geomBase);
+  // A: for each o-block, mp panels of MR taps, o-major; taps past K are zero.
   const wd = w.data as HostArray;
   const [wsO, wsC, wsH, wsW] = w.strides as [number, number, number, number];
-  const wOff = new Int32Array(K);
-  const tap = new Int32Array(K);
+  const wOff = new Int32Array(K); // weight offset of tap k within an output channel
   for (let k = 0; k < K; k++) {
     const c = (k / (kh * kw)) | 0;
     const t = k - c * kh * kw;
     const i = (t / kw) | 0;
-    const j = t - i * kw;
-    wOff[k] = w.offset + c * wsC + i * wsH + j * wsW;
-    tap[k] = c * plane + i * g.dh * cw + j * g.dw;
+    wOff[k] = w.offset + c * wsC + i * wsH + (t - i * kw) * wsW;
   }
   for (let ob = 0; ob < nob; ob++) {
     const o0 = ob * KC;
@@ -619,75 +426,32 @@ function inputGradThreaded(r: ThreadRunner, out: Float32Array, gy: StridedRef, w
       }
     }
   }
-  const corner = new Int32Array(L);
-  const gyPix = new Int32Array(L);
-  const [gsN, gsO, gsH, gsW] = gy.strides as [number, number, number, number];
-  for (let p = 0; p < L; p++) {
-    const oy = (p / wo) | 0;
-    corner[p] = oy * g.sh * cw + (p - oy * wo) * g.sw;
-    gyPix[p] = oy * gsH + (p - oy * wo) * gsW;
-  }
-  const gd = gy.data as HostArray;
   for (let n0 = 0; n0 < N; n0 += G) {
     const gn = Math.min(G, N - n0);
-    const job = r.job(end * 4);
+    copyImages(f, gyBase, O * L, gy, n0, gn);
+    const job = r.job(end * 4, scratch);
     for (let i = 0; i < gn; i++) {
-      const n = n0 + i;
-      for (let b = 0; b < npb; b++) {
-        const p0 = b * NB;
-        const nb = Math.min(NB, Lp - p0);
-        const bBlk = blkBase + (i * npb + b) * perBlock;
-        const cBlk = bBlk + O * NB;
-        job.task();
+      const rows = 4 * (gyBase + i * O * L);
+      job.task();
+      job.call(FN_ZERO, 1, canvasRel, 4 * C * plane, 0, 0, 0, 0);
+      for (let p0 = 0; p0 < Lp; p0 += NB) {
+        const np = Math.min(NB, Lp - p0) / NR;
         for (let ob = 0; ob < nob; ob++) {
           const o0 = ob * KC;
           const kc = Math.min(KC, O - o0);
-          // B block (o-block ob): nb / NR panels of NR pixels of gy, o-major; pixels past L are zero.
-          const bq = bBlk + o0 * nb;
-          for (let jp = 0; jp < nb; jp += NR) {
-            let q = bq + jp * kc;
-            for (let o = o0; o < o0 + kc; o++, q += NR) {
-              const base = gy.offset + n * gsN + o * gsO;
-              for (let t = 0; t < NR; t++) {
-                const p = p0 + jp + t;
-                f[q + t] = p < L ? (gd[base + (gyPix[p] as number)] as number) : 0;
-              }
-            }
-          }
-          job.call(FN_GEMM_F32, 0, 4 * (aBase + mp * MR * o0), 4 * bq, 4 * cBlk, mp, nb / NR, kc, 4 * NB, ob === 0 ? 1 : 0);
+          // B block: np panels of NR pixels of gy's rows o0.., o-major (pack_b over the rows:
+          // taps = row offsets, corners = consecutive pixels).
+          job.call(FN_PACK_B, 1, bRel, rows, 4 * (rowBase + o0), kc, 4 * (identBase + p0), np);
+          job.call(FN_GEMM_F32, 2 | 4, 4 * (aBase + mp * MR * o0), bRel, cRel, mp, np, kc, 4 * NB, ob === 0 ? 1 : 0);
         }
+        // Scatter: every tap of every pixel of the block into its canvas cell (col2im).
+        job.call(FN_SCATTER_ADD, 1 | 2, canvasRel, cRel, 4 * tapBase, 4 * (cornerBase + p0), K, Math.min(NB, L - p0), 4 * NB);
       }
+      // The canvas interior is the image's gradient; input rows and columns no window reaches get 0.
+      job.call(FN_UNPAD_IMAGE, 2, 4 * (gxBase + i * chw), canvasRel, 4 * geomBase, 0, 0, 0);
     }
     job.run();
-    for (let i = 0; i < gn; i++) {
-      const n = n0 + i;
-      f.fill(0, canvasBase, canvasBase + C * plane);
-      for (let b = 0; b < npb; b++) {
-        const p0 = b * NB;
-        const m = Math.min(NB, L - p0);
-        const cBlk = blkBase + (i * npb + b) * perBlock + O * NB;
-        for (let k = 0; k < K; k++) {
-          const s = canvasBase + (tap[k] as number);
-          const src = cBlk + k * NB;
-          for (let j = 0; j < m; j++) {
-            const q = s + (corner[p0 + j] as number);
-            f[q] = (f[q] as number) + (f[src + j] as number);
-          }
-        }
-      }
-      for (let c = 0; c < C; c++) {
-        for (let row = 0; row < H; row++) {
-          const o = ((n * C + c) * H + row) * W;
-          const cr = row + g.pt;
-          if (cr >= ch) {
-            out.fill(0, o, o + W);
-            continue;
-          }
-          const rowBase = canvasBase + c * plane + cr * cw + g.pl;
-          for (let col = 0; col < W; col++) out[o + col] = col + g.pl < cw ? (f[rowBase + col] as number) : 0;
-        }
-      }
-    }
+    out.set(f.subarray(gxBase, gxBase + gn * chw), n0 * chw);
   }
   return out;
 }

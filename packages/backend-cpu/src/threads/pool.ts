@@ -1,6 +1,6 @@
 import { convWasm } from "../conv-wasm.js";
 import { gemmWasm } from "../gemm-wasm.js";
-import { type Job, setThreadRunner, type ThreadRunner, threadRunner } from "./runner.js";
+import { CONV_KERNELS, GEMM_KERNELS, type Job, setThreadRunner, type ThreadRunner, threadRunner } from "./runner.js";
 
 /**
  * The CPU backend's thread pool, as torch.set_num_threads: `setNumThreads(n)` runs the WebAssembly
@@ -203,8 +203,8 @@ function createPool(): Pool | null {
     const ctl = new Int32Array(ctlBuf);
     const data = {
       modules: [
-        { module: new WebAssembly.Module(gemm), names: ["gemm_f32", "gemm_f64"] },
-        { module: new WebAssembly.Module(conv), names: ["pack_b", "pack_bt"] },
+        { module: new WebAssembly.Module(gemm), names: GEMM_KERNELS },
+        { module: new WebAssembly.Module(conv), names: CONV_KERNELS },
       ],
       memory,
       ctl: ctlBuf,

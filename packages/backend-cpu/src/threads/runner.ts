@@ -4,11 +4,21 @@
  * installed, so a bundle that never imports the pool carries only this file.
  */
 
-/** The kernels a job can call, by index (the same table in every thread). */
+/** The kernels a job can call, by index (the same table in every thread): KERNELS' names in order. */
 export const FN_GEMM_F32 = 0;
 export const FN_GEMM_F64 = 1;
 export const FN_PACK_B = 2;
 export const FN_PACK_BT = 3;
+export const FN_PAD_IMAGE = 4;
+export const FN_UNPAD_IMAGE = 5;
+export const FN_ADD_BIAS = 6;
+export const FN_PACK_A = 7;
+export const FN_SCATTER_ADD = 8;
+export const FN_ZERO = 9;
+
+/** The exports of wasm/gemm.wat and of wasm/conv.wat (which imports the gemm module's memory) making the table. */
+export const GEMM_KERNELS = ["gemm_f32", "gemm_f64"];
+export const CONV_KERNELS = ["pack_b", "pack_bt", "pad_image", "unpad_image", "add_bias", "pack_a", "scatter_add", "zero"];
 
 /**
  * A job: tasks, each a list of kernel calls run in order by one thread; tasks are claimed by the
