@@ -174,7 +174,7 @@ export function conv2dGemm(x: StridedRef, w: StridedRef, bias: StridedRef | null
   if (x.dtype !== "float32" || w.dtype !== "float32" || (bias && bias.dtype !== "float32")) return undefined;
   const O = w.shape[0] as number;
   const { n: N, c: C, kh, kw } = g;
-  const { ch, cw, plane, K, L, taps, corners, geom } = windows(g);
+  const { plane, K, L, taps, corners, geom } = windows(g);
   const r = runner(N * O * L * K);
   if (!r) return undefined;
   const out = allocArrayUninit(N * O * L, "float32") as Float32Array;
