@@ -134,9 +134,9 @@ function load(): SimdMath | undefined {
       },
       softmaxRows(out, o, src, p, rows, n, log) {
         if (n > CHUNK || n === 0) return false;
-        // Rows padded to whole vectors (-inf: nothing for the max, e^-inf = 0 for the sum), as many
-        // per call as the buffer holds; rows of a multiple of 4 move in one copy each way.
-        const ld = (n + 3) & ~3;
+        // Rows padded to pairs of vectors (-inf: nothing for the max, e^-inf = 0 for the sum), as
+        // many per call as the buffer holds; rows of a multiple of 8 move in one copy each way.
+        const ld = (n + 7) & ~7;
         const per = Math.floor(CHUNK / ld);
         for (let r0 = 0; r0 < rows; r0 += per) {
           const k = Math.min(per, rows - r0);

@@ -179,28 +179,33 @@
     (f64.add (f64x2.extract_lane 0 (local.get $acc0)) (f64x2.extract_lane 1 (local.get $acc0))))
 
   ;; softmax (log = 0) or logSoftmax (log = 1) of `rows` rows, in place: row r starts at byte
-  ;; $p + r * 4 * $ld and holds $n values, then -inf up to a multiple of 4 (ld >= that). Per row one
+  ;; $p + r * 4 * $ld and holds $n values, then -inf up to a multiple of 8 (ld >= that). Per row one
   ;; pass for the max, one for e^(x - max) and its float64 sum, one for the result: the same
   ;; arithmetic as the scalar kernel (softmax scales by the float32 reciprocal of the sum;
-  ;; logSoftmax computes x - max - log(sum) in float64 and rounds once).
+  ;; logSoftmax computes x - max - log(sum) in float64 and rounds once). Two vectors per iteration
+  ;; (two max chains; half the loop overhead, which V8 gives a stack check per iteration).
   (func (export "softmax_rows_f32") (param $p i32) (param $rows i32) (param $ld i32) (param $n i32) (param $log i32)
     (local $q i32) (local $end i32) (local $m v128) (local $nan v128) (local $mx f32) (local $s v128)
     (local $e v128) (local $acc0 v128) (local $acc1 v128) (local $sum f64) (local $sh f64) (local $shv v128)
-    (local $lo v128) (local $hi v128)
+    (local $lo v128) (local $hi v128) (local $e2 v128) (local $m2 v128)
     (block $rows_done (loop $row
       (br_if $rows_done (i32.eqz (local.get $rows)))
-      (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)) (i32.const 2))))
+      (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (i32.add (local.get $n) (i32.const 7)) (i32.const -8)) (i32.const 2))))
       ;; max: pmax is one instruction (max's NaN handling is a sequence); NaNs are tracked apart.
       (local.set $m (f32x4.splat (f32.const -inf)))
+      (local.set $m2 (local.get $m))
       (local.set $nan (v128.const i32x4 0 0 0 0))
       (local.set $q (local.get $p))
       (block $done (loop $next
         (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
         (local.set $e (v128.load (local.get $q)))
+        (local.set $e2 (v128.load offset=16 (local.get $q)))
         (local.set $m (f32x4.pmax (local.get $m) (local.get $e)))
-        (local.set $nan (v128.or (local.get $nan) (f32x4.ne (local.get $e) (local.get $e))))
-        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $m2 (f32x4.pmax (local.get $m2) (local.get $e2)))
+        (local.set $nan (v128.or (local.get $nan) (v128.or (f32x4.ne (local.get $e) (local.get $e)) (f32x4.ne (local.get $e2) (local.get $e2)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
         (br $next)))
+      (local.set $m (f32x4.pmax (local.get $m) (local.get $m2)))
       (local.set $mx (f32.max (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
                               (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
       (if (v128.any_true (local.get $nan)) (then (local.set $mx (f32.const nan))))
@@ -212,11 +217,15 @@
       (block $done (loop $next
         (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
         (local.set $e (call $exp (f32x4.sub (v128.load (local.get $q)) (local.get $s))))
-        (if (i32.eqz (local.get $log)) (then (v128.store (local.get $q) (local.get $e))))
+        (local.set $e2 (call $exp (f32x4.sub (v128.load offset=16 (local.get $q)) (local.get $s))))
+        (if (i32.eqz (local.get $log)) (then (v128.store (local.get $q) (local.get $e)) (v128.store offset=16 (local.get $q) (local.get $e2))))
         (local.set $acc0 (f64x2.add (local.get $acc0) (f64x2.promote_low_f32x4 (local.get $e))))
         (local.set $acc1 (f64x2.add (local.get $acc1)
           (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e)))))
-        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $acc0 (f64x2.add (local.get $acc0) (f64x2.promote_low_f32x4 (local.get $e2))))
+        (local.set $acc1 (f64x2.add (local.get $acc1)
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e2) (local.get $e2)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
         (br $next)))
       (local.set $acc0 (f64x2.add (local.get $acc0) (local.get $acc1)))
       (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $acc0)) (f64x2.extract_lane 1 (local.get $acc0))))
@@ -227,7 +236,8 @@
           (block $done (loop $next
             (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
             (v128.store (local.get $q) (f32x4.mul (v128.load (local.get $q)) (local.get $s)))
-            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (v128.store offset=16 (local.get $q) (f32x4.mul (v128.load offset=16 (local.get $q)) (local.get $s)))
+            (local.set $q (i32.add (local.get $q) (i32.const 32)))
             (br $next))))
         (else
           (local.set $sh (call $log (local.get $sum)))
