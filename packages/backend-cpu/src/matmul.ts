@@ -365,48 +365,54 @@ function gemmThreaded(
   const nc = Math.min(Np, Math.max(NR, Math.floor(ncFit / NR) * NR));
   // Rows in groups of whole MC blocks whose packed A fits A_BUDGET: one job per (k-block, group).
   const mg = Math.min(Mp, Math.max(MC, Math.floor(A_BUDGET / (kcMax * E) / MC) * MC));
-  const apB = 0;
-  const bpB = apB + mg * kcMax * E;
-  const cB = bpB + kcMax * nc * E;
+  // Two A groups and two B blocks: the calling thread packs the next step while the workers
+  // start on this one.
+  const aBytes = mg * kcMax * E;
+  const bBytes = kcMax * nc * E;
+  const apB = [0, aBytes];
+  const bpB = [2 * aBytes, 2 * aBytes + bBytes];
+  const cB = 2 * aBytes + 2 * bBytes;
   const end = cB + Mp * nc * E;
   const buf = r.reserve(end);
   // Views of a shared memory stay valid when it grows (job commands go after `end`).
   const view: View = E === 4 ? new Float32Array(buf) : new Float64Array(buf);
   const cE = cB / E;
   const threads = r.threads();
+  const steps: [number, number][] = [];
+  for (let pc = 0; pc < K; pc += KC) for (let ig = 0; ig < Mp; ig += mg) steps.push([pc, ig]);
   for (let jc = 0; jc < N; jc += nc) {
     const ncur = Math.min(nc, N - jc);
     const ncp = roundUp(ncur, NR);
     const ldc = ncp * E;
     const panels = ncp / NR;
     const chunk = Math.max(1, Math.ceil(panels / (2 * threads)));
-    for (let pc = 0; pc < K; pc += KC) {
+    // Step s packs A into buffer s & 1 and B (once per k-block) into buffer (pc / KC) & 1.
+    const prepare = (s: number) => {
+      const [pc, ig] = steps[s] as [number, number];
       const kc = Math.min(KC, K - pc);
-      packB(db, bOff + pc * brs + jc * bcs, brs, bcs, kc, ncur, ncp, NR, view, bpB / E);
-      for (let ig = 0; ig < Mp; ig += mg) {
-        const job = r.job(end);
-        for (let ic = ig; ic < Math.min(Mp, ig + mg); ic += MC) {
-          const mc = Math.min(MC, Mp - ic);
-          const ap = apB + (ic - ig) * kc * E;
-          packA(da, aOff + ic * ars + pc * acs, ars, acs, Math.min(mc, M - ic), mc, kc, view, ap / E);
-          for (let j0 = 0; j0 < panels; j0 += chunk) {
-            job.task();
-            job.call(
-              k.fn,
-              0,
-              ap,
-              bpB + j0 * kc * NR * E,
-              cB + ic * ldc + j0 * NR * E,
-              mc / MR,
-              Math.min(chunk, panels - j0),
-              kc,
-              ldc,
-              pc === 0 ? 1 : 0,
-            );
-          }
-        }
-        job.run();
+      if (ig === 0) packB(db, bOff + pc * brs + jc * bcs, brs, bcs, kc, ncur, ncp, NR, view, (bpB[(pc / KC) & 1] as number) / E);
+      for (let ic = ig; ic < Math.min(Mp, ig + mg); ic += MC) {
+        const mc = Math.min(MC, Mp - ic);
+        packA(da, aOff + ic * ars + pc * acs, ars, acs, Math.min(mc, M - ic), mc, kc, view, ((apB[s & 1] as number) + (ic - ig) * kc * E) / E);
       }
+    };
+    prepare(0);
+    for (let s = 0; s < steps.length; s++) {
+      const [pc, ig] = steps[s] as [number, number];
+      const kc = Math.min(KC, K - pc);
+      const bp = bpB[(pc / KC) & 1] as number;
+      const job = r.job(end);
+      for (let ic = ig; ic < Math.min(Mp, ig + mg); ic += MC) {
+        const mc = Math.min(MC, Mp - ic);
+        const ap = (apB[s & 1] as number) + (ic - ig) * kc * E;
+        for (let j0 = 0; j0 < panels; j0 += chunk) {
+          job.task();
+          job.call(k.fn, 0, ap, bp + j0 * kc * NR * E, cB + ic * ldc + j0 * NR * E, mc / MR, Math.min(chunk, panels - j0), kc, ldc, pc === 0 ? 1 : 0);
+        }
+      }
+      job.start();
+      if (s + 1 < steps.length) prepare(s + 1);
+      job.finish();
     }
     if (!accumulate && ncp === N) out.set(view.subarray(cE, cE + M * N), outOff);
     else {

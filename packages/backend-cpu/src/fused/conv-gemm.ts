@@ -99,6 +99,8 @@ function localRunner(): ThreadRunner | undefined {
             );
           },
           run() {},
+          start() {},
+          finish() {},
         };
       },
     };

@@ -232,6 +232,7 @@ function createPool(): Pool | null {
       job(at: number, scratchBytes = 0): Job {
         const tasks: number[] = [];
         let ncmd = 0;
+        let ntasks = 0;
         return {
           task() {
             tasks.push(ncmd);
@@ -246,7 +247,11 @@ function createPool(): Pool | null {
             ncmd++;
           },
           run() {
-            const ntasks = tasks.length;
+            this.start();
+            this.finish();
+          },
+          start() {
+            ntasks = tasks.length;
             if (ntasks === 0) return;
             tasks.push(ncmd);
             // Layout from `at`: commands, task table, then each thread's scratch (16-byte aligned).
@@ -269,6 +274,9 @@ function createPool(): Pool | null {
             Atomics.store(ctl, NEXT, (gen & 0x7ff) << 20);
             Atomics.store(ctl, GEN, gen);
             if (p.n > 1) Atomics.notify(ctl, GEN);
+          },
+          finish() {
+            if (ntasks === 0) return;
             me.work();
             for (let spin = 0; ; spin++) {
               const done = Atomics.load(ctl, DONE);

@@ -34,6 +34,13 @@ export interface Job {
   call(fn: number, rel: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6?: number, a7?: number): void;
   /** Runs the tasks on every available thread, the calling one included; returns when all are done. */
   run(): void;
+  /**
+   * run() in two halves: start() hands the tasks to the workers and returns; the caller may then
+   * prepare the next job's data (in memory no task reads or writes) before finish() takes its
+   * share of the tasks and waits for the rest.
+   */
+  start(): void;
+  finish(): void;
 }
 
 export interface ThreadRunner {
