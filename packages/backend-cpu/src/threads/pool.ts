@@ -53,9 +53,12 @@ interface ThreadData {
 function kernelThread(d: ThreadData, worker: boolean) {
   const imports = { gemm: { memory: d.memory } };
   const fns: ((...a: number[]) => void)[] = [];
-  for (const m of d.modules) {
+  // Index loops, not for-of: a bundler lowering for-of for an old target would call a helper
+  // defined outside this function.
+  for (let i = 0; i < d.modules.length; i++) {
+    const m = d.modules[i] as ThreadData["modules"][number];
     const ex = new WebAssembly.Instance(m.module, imports).exports as Record<string, (...a: number[]) => void>;
-    for (const name of m.names) fns.push(ex[name] as (...a: number[]) => void);
+    for (let j = 0; j < m.names.length; j++) fns.push(ex[m.names[j] as string] as (...a: number[]) => void);
   }
   const ctl = new Int32Array(d.ctl);
   const tid = d.tid;
