@@ -1,6 +1,8 @@
 // Assembles the hand-written WebAssembly kernels (packages/backend-cpu/wasm/*.wat) into .ts
 // modules that embed the bytes (base64), so the packages ship no separate .wasm file and need no loader.
 // Functions marked `;; @inline` are expanded at their call sites and constant splats pooled (see below).
+// A module with `relaxed` also gets the sites where relaxed SIMD's fused multiply-add can replace a
+// multiply and an add (see relaxedSites), for engines that have it.
 //   node tooling/build-wasm.mjs           regenerate
 //   node tooling/build-wasm.mjs --check   exit 1 if a generated file is out of date (for CI)
 import { readFileSync, writeFileSync } from "node:fs";
@@ -11,7 +13,12 @@ import wabtInit from "wabt";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const modules = [
   { wat: "packages/backend-cpu/wasm/gemm.wat", out: "packages/backend-cpu/src/gemm-wasm.ts", name: "gemmWasm" },
-  { wat: "packages/backend-cpu/wasm/math.wat", out: "packages/backend-cpu/src/math-wasm.ts", name: "mathWasm" },
+  {
+    wat: "packages/backend-cpu/wasm/math.wat",
+    out: "packages/backend-cpu/src/math-wasm.ts",
+    name: "mathWasm",
+    relaxed: "mathRelaxedSites",
+  },
   { wat: "packages/backend-cpu/wasm/conv.wat", out: "packages/backend-cpu/src/conv-wasm.ts", name: "convWasm" },
 ];
 
@@ -132,7 +139,74 @@ function splatBytes(op, literal) {
   return new Uint8Array(b.buffer);
 }
 
-function inlineAll(src) {
+// ---- relaxed SIMD's multiply-add ----
+// Engines with relaxed SIMD (Chrome 114+, Node 22+; Node 20 only behind a flag) compute
+// f32x4.relaxed_madd(a, b, c) = a * b + c as one FMA where the CPU has one. The module is built
+// once more with `(f32x4.add (f32x4.mul A B) (local.get C))` (the polynomials' Horner steps and
+// range reduction) written `(f32x4.relaxed_madd A B (local.get C)) (nop) (nop) (nop)`: the same
+// length in bytes, differing only at those sites, so the generated file carries the plain module
+// and the byte offsets of the sites, and simd-math.ts rewrites them when the engine validates a
+// relaxed module. Multiply-adds of data (the LSTM's f c + i g) are left alone: they must round as
+// the composed ops do.
+
+/** Rewrites add(mul(A, B), local.get C) in place (nops keep the byte length), recursively. */
+function fuseMultiplyAdds(node) {
+  for (let i = 0; i < node.length; i++) {
+    const x = node[i];
+    if (!Array.isArray(x)) continue;
+    fuseMultiplyAdds(x);
+    const [op, a, c] = x;
+    if (op === "f32x4.add" && x.length === 3 && isDecl(a, "f32x4.mul") && a.length === 3 && isDecl(c, "local.get")) {
+      node.splice(i, 1, ["f32x4.relaxed_madd", a[1], a[2], c], ["nop"], ["nop"], ["nop"]);
+      i += 3;
+    }
+  }
+}
+
+/**
+ * The byte offsets in `plain` of the f32x4.mul opcodes (fd e6 01) that `relaxed` replaced: at each,
+ * [mul][local.get c][add] became [local.get c][relaxed_madd][nop x3]. Checked by redoing the rewrite.
+ */
+function relaxedSites(plain, relaxed) {
+  if (plain.length !== relaxed.length) throw new Error("build-wasm: the relaxed module's length differs");
+  const sites = [];
+  for (let i = 0; i + 2 < plain.length; i++) {
+    if (plain[i] === 0xfd && plain[i + 1] === 0xe6 && plain[i + 2] === 0x01 && relaxed[i] !== 0xfd) sites.push(i);
+  }
+  const check = applyRelaxed(Uint8Array.from(plain), sites);
+  if (!check.every((v, i) => v === relaxed[i])) throw new Error("build-wasm: relaxed sites do not reproduce the relaxed module");
+  return sites;
+}
+
+/** simd-math.ts's rewrite (kept in step with it). */
+function applyRelaxed(bytes, sites) {
+  for (const at of sites) {
+    let end = at + 3; // after mul: local.get (0x20) and a LEB128 index, then add (fd e4 01)
+    do end++;
+    while (bytes[end] & 0x80);
+    const get = bytes.slice(at + 3, end + 1);
+    bytes.set(get, at);
+    bytes.set([0xfd, 0x85, 0x02, 0x01, 0x01, 0x01], at + get.length);
+  }
+  return bytes;
+}
+
+/** Sites as base64 of LEB128 deltas. */
+function encodeSites(sites) {
+  const out = [];
+  let prev = 0;
+  for (const at of sites) {
+    let d = at - prev;
+    prev = at;
+    do {
+      out.push((d & 0x7f) | (d > 0x7f ? 0x80 : 0));
+      d >>>= 7;
+    } while (d > 0);
+  }
+  return Buffer.from(out).toString("base64");
+}
+
+function inlineAll(src, relaxed = false) {
   const tree = parse(src);
   const module = tree.find((x) => isDecl(x, "module"));
   if (!module) return src;
@@ -190,23 +264,33 @@ function inlineAll(src) {
   if (pool.size * 16 > POOL_BYTES) throw new Error(`build-wasm: ${pool.size} pooled constants exceed ${POOL_BYTES} bytes`);
   const data = [...pool.values()].flatMap((c) => [...c.bytes]).map((v) => `\\${v.toString(16).padStart(2, "0")}`);
   module.splice(0, module.length, ...kept, ["data", ["i32.const", "0"], `"${data.join("")}"`]);
+  if (relaxed) fuseMultiplyAdds(module);
   return print(module);
 }
 
 const wabt = await wabtInit();
 let stale = false;
 for (const m of modules) {
-  const source = inlineAll(readFileSync(join(root, m.wat), "utf8"));
-  const parsed = wabt.parseWat(m.wat, source, { simd: true });
-  parsed.validate();
-  const { buffer } = parsed.toBinary({ log: false, write_debug_names: false });
-  parsed.destroy();
+  const wat = readFileSync(join(root, m.wat), "utf8");
+  const assemble = (source) => {
+    const parsed = wabt.parseWat(m.wat, source, { simd: true, relaxed_simd: true });
+    parsed.validate();
+    const { buffer } = parsed.toBinary({ log: false, write_debug_names: false });
+    parsed.destroy();
+    return buffer;
+  };
+  const buffer = assemble(inlineAll(wat));
   // Base64 in one string: compact, and a formatter leaves a string literal alone.
-  const text = [
+  const lines = [
     `// Generated by tooling/build-wasm.mjs from ${m.wat}; do not edit. ${buffer.length} bytes, base64.`,
     `export const ${m.name} =\n  "${Buffer.from(buffer).toString("base64")}";`,
-    "",
-  ].join("\n");
+  ];
+  if (m.relaxed) {
+    const sites = relaxedSites(buffer, assemble(inlineAll(wat, true)));
+    lines.push(`/** Offsets of the ${sites.length} multiply-add sites for relaxed SIMD (LEB128 deltas, base64). */`);
+    lines.push(`export const ${m.relaxed} =\n  "${encodeSites(sites)}";`);
+  }
+  const text = [...lines, ""].join("\n");
   const path = join(root, m.out);
   let old = "";
   try {
