@@ -1,5 +1,5 @@
 import type { HostArray } from "@dl/tensor";
-import { mathWasm } from "./math-wasm.js";
+import { mathRelaxedSites, mathWasm } from "./math-wasm.js";
 
 /**
  * The WebAssembly SIMD transcendentals (wasm/math.wat) for float32 data: exp, sigmoid, tanh, erf,
@@ -8,7 +8,9 @@ import { mathWasm } from "./math-wasm.js";
  * caller hands over rows (strided or not) and gets the results in the same order.
  *
  * The module is compiled on first use; where WebAssembly SIMD is missing (or compiling is
- * forbidden) `simdMath()` is undefined and callers keep their scalar loops.
+ * forbidden) `simdMath()` is undefined and callers keep their scalar loops. Where the engine has
+ * relaxed SIMD (feature-detected), the polynomials' multiply-adds become f32x4.relaxed_madd (one
+ * FMA on CPUs with one; see tooling/build-wasm.mjs), else the plain SIMD module runs.
  */
 export type SimdUnary = "exp" | "sigmoid" | "tanh" | "erf";
 
@@ -22,6 +24,8 @@ const CHUNK = 8192;
 export const HEAP_BASE = 1024;
 
 export interface SimdMath {
+  /** Whether the module runs with relaxed SIMD's multiply-add (results may then differ by an ulp). */
+  readonly relaxed: boolean;
   /** Starts a streamed map: push rows, then flush; results land in `out` from `o` on, in push order. */
   stream(fn: SimdUnary, out: Float32Array, o: number): UnaryStream;
   /** out[o + j] = e^(src[p + j] - shift) for j < n (contiguous); returns the float64 sum of the stored values. */
@@ -54,6 +58,46 @@ type MapFn = (p: number, n: number) => void;
 
 let engine: SimdMath | undefined | null = null;
 
+/** A module with one f32x4.relaxed_madd: valid where the engine has relaxed SIMD. */
+const RELAXED_PROBE = "AGFzbQEAAAABCAFgA3t7ewF7AwIBAAoNAQsAIAAgASAC/YUCCw==";
+
+const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+/** Whether this engine validates relaxed SIMD (Node 20 only with --experimental-wasm-relaxed-simd). */
+export function hasRelaxedSimd(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(decode(RELAXED_PROBE));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The math module with its multiply-add sites rewritten: at each offset (LEB128 deltas in `sites`),
+ * [f32x4.mul][local.get c][f32x4.add] becomes [local.get c][f32x4.relaxed_madd][nop x3], the same
+ * length (tooling/build-wasm.mjs checks that this reproduces the module it assembles with them).
+ */
+export function withRelaxedMadd(plain: Uint8Array, sites: string = mathRelaxedSites): Uint8Array {
+  const bytes = plain.slice();
+  const deltas = decode(sites);
+  let at = 0;
+  for (let i = 0; i < deltas.length; ) {
+    let d = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = deltas[i++] as number;
+      d |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    at += d;
+    let end = at + 4; // local.get's LEB128 index ends at the first byte below 0x80
+    while ((bytes[end] as number) & 0x80) end++;
+    const get = plain.slice(at + 3, end + 1);
+    bytes.set(get, at);
+    bytes.set([0xfd, 0x85, 0x02, 0x01, 0x01, 0x01], at + get.length);
+  }
+  return bytes;
+}
+
 /** The SIMD math engine, or undefined where WebAssembly SIMD is unavailable. */
 export function simdMath(): SimdMath | undefined {
   if (engine === null) engine = load();
@@ -63,9 +107,12 @@ export function simdMath(): SimdMath | undefined {
 function load(): SimdMath | undefined {
   try {
     if (typeof WebAssembly !== "object") return undefined;
-    const bytes = Uint8Array.from(atob(mathWasm), (c) => c.charCodeAt(0));
-    if (!WebAssembly.validate(bytes)) return undefined; // no SIMD
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { Math: { log: Math.log } }).exports;
+    const plain = decode(mathWasm);
+    if (!WebAssembly.validate(plain)) return undefined; // no SIMD
+    const fused = hasRelaxedSimd() ? withRelaxedMadd(plain) : undefined;
+    const relaxed = fused !== undefined && WebAssembly.validate(fused);
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(relaxed ? (fused as Uint8Array) : plain), { Math: { log: Math.log } })
+      .exports;
     const memory = ex.memory as WebAssembly.Memory;
     // One page (64 KiB) holds CHUNK floats plus the padding lanes. The recurrent cells grow the
     // memory, which detaches the views: they are rebuilt then.
@@ -90,6 +137,7 @@ function load(): SimdMath | undefined {
     const expShiftSum = ex.exp_shift_sum_f32 as (p: number, n: number, shift: number) => number;
     const softmaxRows = ex.softmax_rows_f32 as (p: number, rows: number, ld: number, n: number, log: number) => void;
     return {
+      relaxed,
       heap,
       lstmCell: ex.lstm_cell_f32 as SimdMath["lstmCell"],
       gruCell: ex.gru_cell_f32 as SimdMath["gruCell"],

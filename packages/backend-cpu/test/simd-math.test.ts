@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { cpuBackend } from "../src/backend.js";
 import { softmax } from "../src/fused/softmax.js";
 import { erf, unaryFns } from "../src/math.js";
-import { simdMath } from "../src/simd-math.js";
+import { execFileSync } from "node:child_process";
+import { mathRelaxedSites, mathWasm } from "../src/math-wasm.js";
+import { HEAP_BASE, hasRelaxedSimd, simdMath, withRelaxedMadd } from "../src/simd-math.js";
 
 // The WebAssembly SIMD float32 transcendentals against the float64 Math.* definitions (math.ts)
 // rounded to float32, which is what the CPU backend computed before them.
@@ -176,4 +178,78 @@ describe.skipIf(!simdMath())("cpu backend: WebAssembly SIMD transcendentals (flo
       expect(Array.from(p.subarray(4 * len, 5 * len)).every(Number.isNaN)).toBe(true);
     });
   }
+});
+
+// Relaxed SIMD's multiply-add: Node 20 validates it only behind a flag, so the fused module is
+// checked in a child process started with the flag; this process checks the detection.
+describe.skipIf(!simdMath())("cpu backend: relaxed SIMD multiply-add (feature-detected)", () => {
+  const plain = Uint8Array.from(atob(mathWasm), (c) => c.charCodeAt(0));
+
+  it("the engine's module follows the detection (plain SIMD where relaxed SIMD is missing)", () => {
+    expect(simdMath()?.relaxed).toBe(hasRelaxedSimd());
+    // Node 20's V8 ships relaxed SIMD behind --experimental-wasm-relaxed-simd.
+    if (process.versions.node.startsWith("20.")) expect(hasRelaxedSimd()).toBe(process.execArgv.includes("--experimental-wasm-relaxed-simd"));
+  });
+
+  it("the rewrite keeps the module's length and touches only the listed sites (8 bytes each)", () => {
+    const fused = withRelaxedMadd(plain, mathRelaxedSites);
+    expect(fused.length).toBe(plain.length);
+    let changed = 0;
+    for (let i = 0; i < plain.length; i++) if (fused[i] !== plain[i]) changed++;
+    expect(changed).toBeGreaterThan(0);
+    expect(changed).toBeLessThanOrEqual(8 * atob(mathRelaxedSites).length);
+    if (hasRelaxedSimd()) expect(WebAssembly.validate(fused)).toBe(true);
+  });
+
+  it("under --experimental-wasm-relaxed-simd the fused module validates and keeps exp, sigmoid, tanh within 2 ulp and softmax rows", () => {
+    const x = inputs(-110, 100);
+    const fused = withRelaxedMadd(plain, mathRelaxedSites);
+    // The child maps x through each function of the fused module and prints the results (base64).
+    const script = `
+      const [bytes, xs] = require("node:fs").readFileSync(0, "utf8").split(" ").map((b) => Buffer.from(b, "base64"));
+      if (!WebAssembly.validate(bytes)) { console.log("invalid"); process.exit(0); }
+      const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { Math: { log: Math.log } }).exports;
+      const x = new Float32Array(xs.buffer, xs.byteOffset, xs.length / 4);
+      ex.memory.grow(Math.ceil((${HEAP_BASE} + x.length * 4 + 64) / 65536));
+      const heap = new Float32Array(ex.memory.buffer, ${HEAP_BASE}, x.length + 16);
+      const out = [];
+      for (const f of ["exp_f32", "sigmoid_f32", "tanh_f32"]) {
+        heap.set(x);
+        ex[f](${HEAP_BASE}, x.length);
+        out.push(Buffer.from(heap.slice(0, x.length).buffer).toString("base64"));
+      }
+      const row = Float32Array.from({ length: 1000 }, (_, i) => Math.cos(i * 0.37) * 30);
+      heap.set(row);
+      ex.softmax_rows_f32(${HEAP_BASE}, 1, 1000, 1000, 0);
+      out.push(Buffer.from(heap.slice(0, 1000).buffer).toString("base64"));
+      console.log(out.join(" "));`;
+    const stdout = execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", "-e", script], {
+      input: `${Buffer.from(fused).toString("base64")} ${Buffer.from(x.buffer).toString("base64")}`,
+      maxBuffer: 64 * 1024 * 1024,
+    }).toString();
+    expect(stdout.trim()).not.toBe("invalid");
+    const [ex, sg, th, sm] = stdout
+      .trim()
+      .split(" ")
+      .map((b) => {
+        const buf = Buffer.from(b, "base64");
+        return new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+      }) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    for (const [op, y, bound] of [["exp", ex, 2], ["sigmoid", sg, 2], ["tanh", th, 2]] as const) {
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) {
+        const want = Math.fround(unaryFns[op](x[i] as number));
+        const got = y[i] as number;
+        if (Number.isNaN(want) || Number.isNaN(got)) {
+          expect(Number.isNaN(got), `${op}(${x[i]})`).toBe(Number.isNaN(want));
+          continue;
+        }
+        worst = Math.max(worst, Math.abs(ordinal(got) - ordinal(want)));
+      }
+      expect(worst, op).toBeLessThanOrEqual(bound);
+    }
+    const row = Float32Array.from({ length: 1000 }, (_, i) => Math.cos(i * 0.37) * 30);
+    const want = softmax(view(row), 0, false) as Float32Array;
+    for (let i = 0; i < 1000; i++) expect(Math.abs(ordinal(sm[i] as number) - ordinal(want[i] as number))).toBeLessThanOrEqual(2);
+  });
 });
