@@ -71,6 +71,17 @@ export function kernelWorkloads(quick) {
       tf: (tf, x) => tf.softmax(x),
     }),
     kernel({
+      name: `logSoftmax rows [${N},${N}]`,
+      inputs: [[[N, N], 9]],
+      // F.logSoftmax (the fused kernel); composed x - amax - log(sum(exp(x - amax))) without @dl/nn.
+      dl: (dl, x) => {
+        if (dl.nn?.F) return dl.nn.F.logSoftmax(x, -1);
+        const s = dl.sub(x, dl.amax(x, -1, { keepdim: true }));
+        return dl.sub(s, dl.log(dl.sum(dl.exp(s), -1, { keepdim: true })));
+      },
+      tf: (tf, x) => tf.logSoftmax(x),
+    }),
+    kernel({
       name: `transpose+contiguous [${N},${N}]`,
       inputs: [[[N, N], 8]],
       dl: (_dl, x) => x.t().contiguous(),
