@@ -1,5 +1,6 @@
 // Size-budget entry: train-mlp-adam.js on the CPU backend with only the kernel groups that an MLP
-// trained with Adam uses (no sort, gather, convolution, pooling, attention, softmax or norm kernels).
+// trained with Adam uses (no sort, gather, convolution, pooling, attention, softmax or norm kernels,
+// and unary ops without the WebAssembly SIMD transcendentals: ReLU needs none).
 import "@dl/autograd";
 import {
   attachKernels,
@@ -7,15 +8,15 @@ import {
   copyKernels,
   matmulKernels,
   optimizerKernels,
+  plainUnaryKernels,
   reduceKernels,
-  unaryKernels,
   whereKernels,
 } from "@dl/backend-cpu/core";
 import { Linear, Module, MSELoss, ReLU } from "@dl/nn";
 import { Adam } from "@dl/optim";
 import { randn, registerBackend, tidy } from "@dl/tensor";
 
-registerBackend(attachKernels(copyKernels, binaryKernels, unaryKernels, whereKernels, reduceKernels, matmulKernels, optimizerKernels));
+registerBackend(attachKernels(copyKernels, binaryKernels, plainUnaryKernels, whereKernels, reduceKernels, matmulKernels, optimizerKernels));
 
 class MLP extends Module {
   fc1 = new Linear(4, 16);

@@ -1,6 +1,6 @@
 import type { BinaryOp, DType, HostArray, StridedRef, UnaryOp } from "@dl/tensor";
 import { binaryFns, unaryFns } from "./math.js";
-import { type SimdUnary, simdMath } from "./simd-math.js";
+import { type SimdMath, type SimdUnary, simdMath } from "./simd-math.js";
 import { allocArrayUninit, finalize, freeArray } from "./storage.js";
 import { coalesce, forEachRow, size } from "./strided.js";
 
@@ -226,26 +226,34 @@ function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: numb
   for (let j = 0; j < n; j++, p += s) out[o + j] = f(src[p] as number);
 }
 
-export function unary(op: UnaryOp, x: StridedRef, dtype: DType): HostArray {
-  const f = unaryFns[op];
-  const out = allocArrayUninit(size(x.shape), dtype); // the row walk writes every element
-  const src = data(x);
-  const simd = SIMD_UNARY[op];
-  const m = simd && out instanceof Float32Array && src instanceof Float32Array ? simdMath() : undefined;
-  if (m && simd) {
-    // Rows of any stride stream through the module's buffer in output order.
-    const stream = m.stream(simd, out as Float32Array, 0);
-    forEachRow(x.shape, [x.offset], [x.strides], (offs, n, inner) => stream.push(src, offs[0] as number, inner[0] as number, n));
-    stream.flush();
+/**
+ * The unary kernel with `engine` as its source of WebAssembly SIMD math: `unary` uses simdMath;
+ * kernels.ts's plainUnaryKernels passes none, so that a bundle with it leaves the SIMD module out.
+ */
+export function unaryWith(engine: () => SimdMath | undefined) {
+  return function unary(op: UnaryOp, x: StridedRef, dtype: DType): HostArray {
+    const f = unaryFns[op];
+    const out = allocArrayUninit(size(x.shape), dtype); // the row walk writes every element
+    const src = data(x);
+    const simd = SIMD_UNARY[op];
+    const m = simd && out instanceof Float32Array && src instanceof Float32Array ? engine() : undefined;
+    if (m && simd) {
+      // Rows of any stride stream through the module's buffer in output order.
+      const stream = m.stream(simd, out as Float32Array, 0);
+      forEachRow(x.shape, [x.offset], [x.strides], (offs, n, inner) => stream.push(src, offs[0] as number, inner[0] as number, n));
+      stream.flush();
+      return finalize(out, dtype);
+    }
+    let o = 0;
+    forEachRow(x.shape, [x.offset], [x.strides], (offs, n, inner) => {
+      unaryRow(op, f, out, o, src, offs[0] as number, inner[0] as number, n);
+      o += n;
+    });
     return finalize(out, dtype);
-  }
-  let o = 0;
-  forEachRow(x.shape, [x.offset], [x.strides], (offs, n, inner) => {
-    unaryRow(op, f, out, o, src, offs[0] as number, inner[0] as number, n);
-    o += n;
-  });
-  return finalize(out, dtype);
+  };
 }
+
+export const unary = /* @__PURE__ */ unaryWith(simdMath);
 
 // ---- binary ----
 

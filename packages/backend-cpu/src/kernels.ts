@@ -1,5 +1,5 @@
 import type { CpuKernelGroup } from "./attach.js";
-import { binary, copy, unary, where, write } from "./elementwise.js";
+import { binary, copy, unary, unaryWith, where, write } from "./elementwise.js";
 import { attention, attentionBackward } from "./fused/attention.js";
 import { col2im, im2col } from "./fused/conv.js";
 import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "./fused/conv-gemm.js";
@@ -25,6 +25,12 @@ export const copyKernels: CpuKernelGroup = { copy, write };
 export const binaryKernels: CpuKernelGroup = { binary };
 /** Elementwise ops of one tensor (with the WebAssembly SIMD exp, sigmoid, tanh and erf). */
 export const unaryKernels: CpuKernelGroup = { unary };
+/**
+ * unaryKernels without the WebAssembly SIMD module (~6 kB gzipped): float32 exp, sigmoid, tanh and
+ * erf run the JS loops (as where WebAssembly SIMD is missing; within 1-2 ulp of the SIMD results).
+ * For bundles whose unary ops are relu, abs, neg, ...; attach one of the two unary groups.
+ */
+export const plainUnaryKernels: CpuKernelGroup = { unary: /* @__PURE__ */ unaryWith(() => undefined) };
 /** where(cond, a, b), and the ops composed from it (masked fill, clamp with tensors, ...). */
 export const whereKernels: CpuKernelGroup = { where };
 /** sum/prod/max/min/all/any, argmax/argmin, cumulative ops. */

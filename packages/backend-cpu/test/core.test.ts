@@ -1,4 +1,4 @@
-import { add, DLError, type FusedKernels, mul, randn, registerBackend, softmax, sum, tensor } from "@dl/tensor";
+import { add, DLError, type FusedKernels, mul, randn, registerBackend, relu, softmax, sum, tanh, tensor } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import {
   attachKernels,
@@ -9,6 +9,7 @@ import {
   layerNormKernels,
   matmulKernels,
   optimizerKernels,
+  plainUnaryKernels,
   poolKernels,
   reduceKernels,
   softmaxKernels,
@@ -47,6 +48,20 @@ describe("@dl/backend-cpu/core: kernels attached in groups", () => {
     expect(backend.fused?.softmax).toBeTypeOf("function");
     const fused = Array.from(softmax(x, -1).dataSync());
     for (let i = 0; i < fused.length; i++) expect(fused[i]).toBeCloseTo(composed[i] as number, 6);
+  });
+
+  it("plainUnaryKernels runs float32 tanh by the JS loop (Math.tanh rounded) and the rest as unaryKernels", () => {
+    const x = mul(randn(5000), 4);
+    const reference = Array.from(x.dataSync(), (v) => Math.fround(Math.tanh(v)));
+    attachKernels(unaryKernels);
+    const simd = Array.from(tanh(x).dataSync());
+    const simdRelu = Array.from(relu(x).dataSync());
+    attachKernels(plainUnaryKernels);
+    expect(Array.from(tanh(x).dataSync())).toEqual(reference);
+    expect(Array.from(relu(x).dataSync())).toEqual(simdRelu);
+    // Either way within float32 rounding of the reference (the SIMD polynomial is within 1 ulp).
+    for (let i = 0; i < simd.length; i++) expect(Math.abs((simd[i] as number) - (reference[i] as number))).toBeLessThanOrEqual(2 ** -23);
+    attachKernels(unaryKernels);
   });
 
   it("the main entry is the same object with every primitive and fused kernel", async () => {
