@@ -171,6 +171,26 @@ export function expShiftSum32(out: Float32Array, o: number, src: HostArray, p: n
  */
 const SIMD_UNARY: Partial<Record<UnaryOp, SimdUnary>> = { exp: "exp", sigmoid: "sigmoid", tanh: "tanh", erf: "erf" };
 
+// Branch-free loops for the ops whose branch follows the data's sign: on real activations (half of
+// them negative, at random) a branch mispredicts every other element, and relu, the comparisons
+// and where ran ~4x slower than a plain add. `+(a > b)` and `-(a > b)` compile to a setcc, with no branch.
+
+/** Int32 views of float32 arrays, for selecting and clearing bits. */
+const bits = (a: Float32Array) => new Int32Array(a.buffer, a.byteOffset, a.length);
+
+/**
+ * relu of float32 data on the bits: cleared where the sign is set and 0 < |x| <= inf, so -0 and NaN
+ * pass through (as math.ts's x < 0 ? 0 : x).
+ */
+function reluF32(out: Float32Array, o: number, src: Float32Array, p: number, s: number, n: number): void {
+  const oi = bits(out);
+  const si = bits(src);
+  for (let j = o, end = o + n; j < end; j++, p += s) {
+    const b = si[p] as number;
+    oi[j] = b & ~((b >> 31) & -(((b & 0x7fffffff) - 1) >>> 0 < 0x7f800000));
+  }
+}
+
 /** One row of a unary op; hot ops get their own loop (see the note at the top). */
 function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: number, src: HostArray, p: number, s: number, n: number): void {
   // Builtins are recognised by identity, so math.ts stays the single definition of each op.
@@ -209,6 +229,7 @@ function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: numb
       }
       return;
     case "relu":
+      if (out instanceof Float32Array && src instanceof Float32Array) return reluF32(out, o, src, p, s, n);
       // As math.ts: NaN and -0 pass through.
       for (let j = 0; j < n; j++, p += s) {
         const v = src[p] as number;
@@ -301,18 +322,18 @@ function binaryRow(
         for (let j = o; j < end; j++, pa++) out[j] = (a[pa] as number) / v;
       } else for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) / (b[pb] as number);
       return;
-    // Comparisons (relu's and max pooling's masks in every backward): inline, as math.ts.
+    // Comparisons (relu's and max pooling's masks in every backward): inline and branch-free, as math.ts.
     case "gt":
-      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) > (b[pb] as number) ? 1 : 0;
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = +((a[pa] as number) > (b[pb] as number));
       return;
     case "lt":
-      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) < (b[pb] as number) ? 1 : 0;
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = +((a[pa] as number) < (b[pb] as number));
       return;
     case "ge":
-      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) >= (b[pb] as number) ? 1 : 0;
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = +((a[pa] as number) >= (b[pb] as number));
       return;
     case "le":
-      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = (a[pa] as number) <= (b[pb] as number) ? 1 : 0;
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = +((a[pa] as number) <= (b[pb] as number));
       return;
   }
   const f = binaryFns[op];
@@ -337,13 +358,23 @@ export function where(cond: StridedRef, a: StridedRef, b: StridedRef, dtype: DTy
   const da = data(a);
   const db = data(b);
   let o = 0;
+  // float32: select the bits branch-free (relu's backward is where(y > 0, g, 0) on random signs).
+  const f32 = out instanceof Float32Array && da instanceof Float32Array && db instanceof Float32Array;
+  const [oi, ai, bi] = f32 ? [bits(out), bits(da), bits(db)] : [];
   forEachRow(a.shape, [cond.offset, a.offset, b.offset], [cond.strides, a.strides, b.strides], (offs, n, inner) => {
     let pc = offs[0] as number;
     let pa = offs[1] as number;
     let pb = offs[2] as number;
     const [sc, sa, sb] = inner as [number, number, number];
     const end = o + n;
-    for (let j = o; j < end; j++, pc += sc, pa += sa, pb += sb) out[j] = (dc[pc] as number) !== 0 ? (da[pa] as number) : (db[pb] as number);
+    if (oi && ai && bi) {
+      for (let j = o; j < end; j++, pc += sc, pa += sa, pb += sb) {
+        const m = -((dc[pc] as number) !== 0);
+        oi[j] = ((ai[pa] as number) & m) | ((bi[pb] as number) & ~m);
+      }
+    } else
+      for (let j = o; j < end; j++, pc += sc, pa += sa, pb += sb)
+        out[j] = (dc[pc] as number) !== 0 ? (da[pa] as number) : (db[pb] as number);
     o = end;
   });
   return finalize(out, dtype);

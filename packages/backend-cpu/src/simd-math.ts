@@ -77,7 +77,7 @@ export function hasRelaxedSimd(): boolean {
  * [f32x4.mul][local.get c][f32x4.add] becomes [local.get c][f32x4.relaxed_madd][nop x3], the same
  * length (tooling/build-wasm.mjs checks that this reproduces the module it assembles with them).
  */
-export function withRelaxedMadd(plain: Uint8Array, sites: string = mathRelaxedSites): Uint8Array {
+export function withRelaxedMadd(plain: Uint8Array<ArrayBuffer>, sites: string = mathRelaxedSites): Uint8Array<ArrayBuffer> {
   const bytes = plain.slice();
   const deltas = decode(sites);
   let at = 0;
@@ -111,8 +111,9 @@ function load(): SimdMath | undefined {
     if (!WebAssembly.validate(plain)) return undefined; // no SIMD
     const fused = hasRelaxedSimd() ? withRelaxedMadd(plain) : undefined;
     const relaxed = fused !== undefined && WebAssembly.validate(fused);
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(relaxed ? (fused as Uint8Array) : plain), { Math: { log: Math.log } })
-      .exports;
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(relaxed ? (fused as Uint8Array<ArrayBuffer>) : plain), {
+      Math: { log: Math.log },
+    }).exports;
     const memory = ex.memory as WebAssembly.Memory;
     // One page (64 KiB) holds CHUNK floats plus the padding lanes. The recurrent cells grow the
     // memory, which detaches the views: they are rebuilt then.
