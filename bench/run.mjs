@@ -11,6 +11,7 @@
 //   --section=kernels,autograd,layers,training   only these sections
 //   --check                       run the kernel and storage checks in a full run too
 //   --json=FILE                   also write the results as JSON
+//   --threads=N                   dl's CPU kernels on N threads (setNumThreads; default 1)
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { checkKernels } from "./check-kernels.mjs";
@@ -55,6 +56,9 @@ async function main() {
   const t0 = performance.now();
   const { dl, notes: loadNotes } = await loadDl({ dist: flag("dist") });
   dl.registerBackend(dl.cpuBackend);
+  // One thread unless asked (bench/threads.mjs compares thread counts side by side).
+  dl.setNumThreads?.(Number(option("threads") ?? 1));
+  const dlThreads = (await dl.threadsReady?.()) ?? 1;
   const notes = [...loadNotes];
   let failed = false;
   if (quick || flag("check")) {
@@ -151,7 +155,7 @@ async function main() {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   console.log(`\ndl vs TensorFlow.js ${tf.version.tfjs}${quick ? " (--quick: tiny sizes, numbers not meaningful)" : ""}`);
   console.log(
-    `machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.version}, ${os.platform()}-${os.arch()}; dl: 1 thread${flag("dist") ? " (dist)" : " (source)"}; tfjs-wasm: ${wasmInfo}`,
+    `machine: ${cpu}, ${os.cpus().length} logical CPUs, Node ${process.version}, ${os.platform()}-${os.arch()}; dl: ${dlThreads} thread${dlThreads > 1 ? "s" : ""}${flag("dist") ? " (dist)" : " (source)"}; tfjs-wasm: ${wasmInfo}`,
   );
   console.log("medians; every call reads its results back (dataSync); speedup = tfjs time / dl time (> 1: dl faster)");
   const titles = {
