@@ -6,6 +6,9 @@
 //   node bench/threads.mjs                              matmul 1024 and the conv2d rows, 2 threads
 //   node bench/threads.mjs --threads=4 --only="matmul"  other thread counts / workloads
 //   --no-tfjs                                           dl only
+//   --ceiling                                           the machine's own scaling: matmul 1024 on one
+//                                                       thread, alone and in N processes at once
+import { execFileSync, spawn } from "node:child_process";
 import os from "node:os";
 import { maxAbsDiff, measure } from "./lib/harness.mjs";
 import { loadDl, loadTf, quietly } from "./lib/load.mjs";
@@ -22,6 +25,44 @@ const threads = Number(option("threads") ?? 2);
 const only = (option("only") ?? "matmul 1024|conv2d").split("|");
 const withTf = !args.includes("--no-tfjs");
 const timing = { warmup: 2, minReps: 5, maxReps: 31, budgetMs: 5000, slowMs: 1e9 };
+
+if (args.includes("--ceiling-child")) {
+  // One process of --ceiling: dl's matmul 1024 on one thread, median of 9 calls, in ms.
+  const { dl } = await loadDl();
+  dl.registerBackend(dl.cpuBackend);
+  dl.setNumThreads(1);
+  const [w] = kernelWorkloads(false).filter((x) => x.name === "matmul 1024x1024");
+  const s = w.dl(dl);
+  const ts = [];
+  for (let i = 0; i < 11; i++) {
+    const t0 = performance.now();
+    s.run().dispose();
+    if (i >= 2) ts.push(performance.now() - t0);
+  }
+  console.log(ts.sort((a, b) => a - b)[4]);
+  process.exit(0);
+}
+if (args.includes("--ceiling")) {
+  // If N independent single-thread processes each slow down, no thread pool can do better.
+  const self = [process.argv[1], "--ceiling-child"];
+  const alone = Number(execFileSync(process.execPath, self, { encoding: "utf8" }));
+  const together = await Promise.all(
+    Array.from({ length: threads }, () => {
+      const child = spawn(process.execPath, self);
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+      });
+      return new Promise((resolve) => child.on("close", () => resolve(Number(out))));
+    }),
+  );
+  const mean = together.reduce((a, b) => a + b, 0) / threads;
+  console.log(
+    `matmul 1024, one thread: alone ${alone.toFixed(1)} ms; ${threads} processes at once ${together.map((t) => t.toFixed(1)).join(" / ")} ms: ` +
+      `throughput ${((threads * alone) / mean).toFixed(2)}x one process (load ${os.loadavg()[0].toFixed(2)})`,
+  );
+  process.exit(0);
+}
 
 const all = [
   ...kernelWorkloads(false),
