@@ -33,33 +33,44 @@ if (args.includes("--ceiling-child")) {
   dl.setNumThreads(1);
   const [w] = kernelWorkloads(false).filter((x) => x.name === "matmul 1024x1024");
   const s = w.dl(dl);
+  // Start together (the processes were spawned one after another: they bundle into one cache file).
+  const start = Number(option("start") ?? 0);
+  while (Date.now() < start) await new Promise((r) => setTimeout(r, 5));
   const ts = [];
   for (let i = 0; i < 11; i++) {
     const t0 = performance.now();
     s.run().dispose();
     if (i >= 2) ts.push(performance.now() - t0);
   }
-  console.log(ts.sort((a, b) => a - b)[4]);
+  console.log(Math.min(...ts)); // the least disturbed call (the machine may be shared)
   process.exit(0);
 }
 if (args.includes("--ceiling")) {
   // If N independent single-thread processes each slow down, no thread pool can do better.
   const self = [process.argv[1], "--ceiling-child"];
-  const alone = Number(execFileSync(process.execPath, self, { encoding: "utf8" }));
-  const together = await Promise.all(
-    Array.from({ length: threads }, () => {
-      const child = spawn(process.execPath, self);
-      let out = "";
-      child.stdout.on("data", (d) => {
-        out += d;
-      });
-      return new Promise((resolve) => child.on("close", () => resolve(Number(out))));
-    }),
-  );
-  const mean = together.reduce((a, b) => a + b, 0) / threads;
+  const rounds = [];
+  for (let round = 0; round < 3; round++) {
+    const alone = Number(execFileSync(process.execPath, self, { encoding: "utf8" }));
+    const start = Date.now() + 1500 * threads + 2000;
+    const together = await Promise.all(
+      Array.from({ length: threads }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, 1500 * i));
+        const child = spawn(process.execPath, [...self, `--start=${start}`]);
+        let out = "";
+        child.stdout.on("data", (d) => {
+          out += d;
+        });
+        return new Promise((resolve) => child.on("close", () => resolve(Number(out))));
+      }),
+    );
+    rounds.push({ alone, together });
+  }
+  // The fastest round of each (least disturbed by other processes on a shared machine).
+  const alone = Math.min(...rounds.map((r) => r.alone));
+  const together = rounds.map((r) => r.together.reduce((a, b) => a + b, 0) / threads).sort((a, b) => a - b)[0];
   console.log(
-    `matmul 1024, one thread: alone ${alone.toFixed(1)} ms; ${threads} processes at once ${together.map((t) => t.toFixed(1)).join(" / ")} ms: ` +
-      `throughput ${((threads * alone) / mean).toFixed(2)}x one process (load ${os.loadavg()[0].toFixed(2)})`,
+    `matmul 1024 on one thread, fastest call of 9 (3 rounds): alone ${alone.toFixed(1)} ms; in ${threads} processes at once ${together.toFixed(1)} ms each: ` +
+      `throughput ${((threads * alone) / together).toFixed(2)}x one process (load ${os.loadavg()[0].toFixed(2)})`,
   );
   process.exit(0);
 }
