@@ -15,8 +15,8 @@ async function run(): Promise<Record<string, unknown>> {
   dl.manualSeed(0);
   const a = dl.randn(301, 257);
   const b = dl.randn(257, 190);
-  const x = dl.randn(8, 5, 23, 19, { requiresGrad: true });
-  const w = dl.randn(12, 5, 3, 3, { requiresGrad: true });
+  const x = dl.randn(8, 8, 33, 29, { requiresGrad: true });
+  const w = dl.randn(12, 8, 3, 3, { requiresGrad: true });
   const bias = dl.randn(12, { requiresGrad: true });
   const compute = () => {
     const y = F.conv2d(x, w, bias, { padding: 1 });

@@ -59,11 +59,12 @@ export interface ThreadRunner {
 }
 
 /**
- * Multiply-adds below which a matmul or convolution stays on the calling thread: a job costs a few
- * microseconds of waking and waiting (2^18 multiply-adds take ~10 us). Tests set 0 to put every
- * product through the pool.
+ * Multiply-adds below which a matmul or convolution stays on the calling thread. A job costs tens of
+ * microseconds of waking and waiting (more when other processes hold the cores), so a product must
+ * be ~0.1 ms of work or more (2^21 multiply-adds take ~0.1 ms at 35 GFLOP/s) to gain from threads.
+ * Tests set 0 to put every product through the pool.
  */
-export let threadMinWork = 1 << 18;
+export let threadMinWork = 1 << 21;
 
 export function setThreadMinWork(madds: number): void {
   threadMinWork = madds;
