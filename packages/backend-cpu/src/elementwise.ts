@@ -229,7 +229,10 @@ function unaryRow(op: UnaryOp, f: (x: number) => number, out: HostArray, o: numb
       }
       return;
     case "relu":
-      if (out instanceof Float32Array && src instanceof Float32Array) return reluF32(out, o, src, p, s, n);
+      if (out instanceof Float32Array && src instanceof Float32Array) {
+        reluF32(out, o, src, p, s, n);
+        return;
+      }
       // As math.ts: NaN and -0 pass through.
       for (let j = 0; j < n; j++, p += s) {
         const v = src[p] as number;
