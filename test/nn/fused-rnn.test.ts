@@ -27,6 +27,11 @@ function valuesAndGrads(run: Run, leaves: readonly Tensor[], seed: number): numb
 
 interface Case {
   name: string;
+  /**
+   * Outputs equal bit for bit in float32: not for LSTM layers with biases, where the fused cell adds
+   * b_ih + b_hh per step ((gx + gh) + b) and the composed path into all steps' gx first.
+   */
+  exact: boolean;
   make: (dtype: DType) => { module: Module; run: (x: Tensor, hs: Tensor[]) => Tensor[]; x: number[]; states: number[][] };
 }
 
@@ -38,6 +43,7 @@ const seq = (m: Module) => (x: Tensor, hs: Tensor[]) => {
 const cases: Case[] = [
   {
     name: "LSTM 2 layers, bidirectional, H = 5 (padded lanes)",
+    exact: false,
     make: (dtype) => {
       const module = new LSTM(3, 5, { numLayers: 2, bidirectional: true, dtype });
       return { module, run: seq(module), x: [4, 2, 3], states: [[4, 2, 5], [4, 2, 5]] };
@@ -45,6 +51,7 @@ const cases: Case[] = [
   },
   {
     name: "LSTM batchFirst, H = 8, projection 3",
+    exact: false,
     make: (dtype) => {
       const module = new LSTM(6, 8, { batchFirst: true, projSize: 3, dtype });
       return { module, run: seq(module), x: [3, 5, 6], states: [[1, 3, 3], [1, 3, 8]] };
@@ -52,6 +59,7 @@ const cases: Case[] = [
   },
   {
     name: "LSTM without bias",
+    exact: true,
     make: (dtype) => {
       const module = new LSTM(4, 4, { bias: false, dtype });
       return { module, run: seq(module), x: [3, 2, 4], states: [[1, 2, 4], [1, 2, 4]] };
@@ -59,6 +67,7 @@ const cases: Case[] = [
   },
   {
     name: "GRU 2 layers, bidirectional, H = 7",
+    exact: true,
     make: (dtype) => {
       const module = new GRU(3, 7, { numLayers: 2, bidirectional: true, dtype });
       return { module, run: seq(module), x: [5, 2, 3], states: [[4, 2, 7]] };
@@ -66,6 +75,7 @@ const cases: Case[] = [
   },
   {
     name: "GRU without bias, H = 12",
+    exact: true,
     make: (dtype) => {
       const module = new GRU(5, 12, { bias: false, dtype });
       return { module, run: seq(module), x: [3, 4, 5], states: [[1, 4, 12]] };
@@ -73,6 +83,7 @@ const cases: Case[] = [
   },
   {
     name: "LSTMCell (b_hh inside the kernel), H = 6",
+    exact: true,
     make: (dtype) => {
       const module = new LSTMCell(4, 6, { dtype });
       return { module, run: (x, [h, c]) => module.call(x, [h as Tensor, c as Tensor]), x: [3, 4], states: [[3, 6], [3, 6]] };
@@ -80,6 +91,7 @@ const cases: Case[] = [
   },
   {
     name: "GRUCell, H = 9",
+    exact: true,
     make: (dtype) => {
       const module = new GRUCell(4, 9, { dtype });
       return { module, run: (x, [h]) => [module.call(x, h)], x: [2, 4], states: [[2, 9]] };
@@ -107,7 +119,7 @@ describeEachBackend("fused LSTM / GRU cells", (device) => {
         // float32: the forward rounds as the composed ops (equal values); gradients round once instead of per op.
         const tol = dtype === "float64" ? 1e-12 : 2e-5;
         fused.forEach((v, i) => expectClose(v, composed[i] as number[], `${c.name}: result ${i}`, tol));
-        if (dtype === "float32") {
+        if (dtype === "float32" && c.exact) {
           const outputs = fused.length - leaves.length;
           for (let i = 0; i < outputs; i++) expect(fused[i], `${c.name}: output ${i} bit for bit`).toEqual(composed[i]);
         }

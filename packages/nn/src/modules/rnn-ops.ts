@@ -195,6 +195,9 @@ function fusedCell(kind: "lstmCell" | "gruCell", ts: readonly (Tensor | null)[])
   return fusedKernel(t, kind) !== undefined && fusedKernel(t, kind === "lstmCell" ? "lstmCellBackward" : "gruCellBackward") !== undefined;
 }
 
+/** Whether lstmStep on gates like gx runs the backend's fused cell (which then adds the bias per step). */
+export const lstmFusesBias = (gx: Tensor): boolean => fusedCell("lstmCell", [gx]);
+
 /** Whether an op on ts is recorded (then the fused forward also returns the backward's workspace). */
 const recording = (ts: readonly (Tensor | null)[]) => isGradEnabled() && ts.some((t) => t?.requiresGrad === true);
 

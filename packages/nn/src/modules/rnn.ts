@@ -19,7 +19,7 @@ import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
 import { PackedSequence } from "../utils/rnn.js";
 import { pyBool, pyFloat } from "./format.js";
-import { type Activation, RecurrentWeight, cat, gruStep, lstmStep, rnnStep, splitWithSizes, unbind } from "./rnn-ops.js";
+import { type Activation, RecurrentWeight, cat, gruStep, lstmFusesBias, lstmStep, rnnStep, splitWithSizes, unbind } from "./rnn-ops.js";
 
 export * from "./rnn-cells.js";
 
@@ -315,19 +315,21 @@ export abstract class RNNBase extends Module {
   private runDirection(x: Tensor, batchSizes: readonly number[], h0: Tensor[], w: LayerWeights, reverse: boolean): [Tensor, Tensor[]] {
     const T = batchSizes.length;
     const B = h0[0]?.shape[0] as number;
-    // The input projection of every time step: one matmul. RNN and LSTM fold b_hh in; GRU keeps
-    // b_hn apart (it sits inside r * (W_hn h + b_hn)).
+    // The input projection of every time step: one matmul. RNN folds b_hh in; GRU keeps b_hn apart
+    // (it sits inside r * (W_hn h + b_hn)); an LSTM with the backend's fused cell adds b_ih + b_hh
+    // inside the cell (no pass over all steps' gates for the bias).
     let gx = matmul(x, w.wih.t());
     const isGRU = this.mode === "GRU";
-    if (w.bih && w.bhh) gx = add(gx, isGRU ? w.bih : add(w.bih, w.bhh));
+    const lstmBias = this.mode === "LSTM" && w.bih && w.bhh && lstmFusesBias(gx) ? add(w.bih, w.bhh) : null;
+    if (w.bih && w.bhh && !lstmBias) gx = add(gx, isGRU ? w.bih : add(w.bih, w.bhh));
     const steps = splitWithSizes(gx, batchSizes, 0);
     const whhT = new RecurrentWeight(w.whh.t());
     const whrT = w.whr ? new RecurrentWeight(w.whr.t()) : null;
-    const bhh = isGRU ? w.bhh : null;
+    const bhh = isGRU ? w.bhh : lstmBias;
     const step = (g: Tensor, s: Tensor[]): Tensor[] => {
       switch (this.mode) {
         case "LSTM":
-          return lstmStep(g, s[0] as Tensor, s[1] as Tensor, whhT, null, whrT);
+          return lstmStep(g, s[0] as Tensor, s[1] as Tensor, whhT, bhh, whrT);
         case "GRU":
           return [gruStep(g, s[0] as Tensor, whhT, bhh)];
         case "RNN_TANH":
