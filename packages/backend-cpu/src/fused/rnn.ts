@@ -133,11 +133,28 @@ export function lstmCellBackward(ghRef: StridedRef, gcRef: StridedRef, cRef: Str
   const [gH, gC, c, ws] = [ghRef, gcRef, cRef, wsRef].map(rows) as [Rows, Rows, Rows, Rows];
   const gates = allocArrayUninit(4 * n * h, dtype);
   const gc = allocArrayUninit(n * h, dtype);
-  // Arrays and offsets in locals: the loop then reads no object properties.
-  const w = ws.a;
-  const [ah, oh, ac, oc, cx, ox] = [gH.a, gH.o, gC.a, gC.o, c.a, c.o];
+  lstmBackwardRows(n, h, ws.a, ws.o, gH.a, gH.o, gC.a, gC.o, c.a, c.o, gates, gc);
+  for (const x of [gH, gC, c, ws]) x.done();
+  return { gates: finalize(gates, dtype), c: finalize(gc, dtype) };
+}
+
+/** lstmCellBackward's loop, on plain arrays and offsets (a function of its own: V8 optimizes it whole). */
+function lstmBackwardRows(
+  n: number,
+  h: number,
+  w: HostArray,
+  wo: number,
+  ah: HostArray,
+  oh: number,
+  ac: HostArray,
+  oc: number,
+  cx: HostArray,
+  ox: number,
+  gates: HostArray,
+  gc: HostArray,
+): void {
   for (let r = 0; r < n; r++) {
-    const pw = ws.o + r * 5 * h;
+    const pw = wo + r * 5 * h;
     const pg = r * 4 * h;
     for (let j = 0; j < h; j++) {
       const q = r * h + j;
@@ -155,8 +172,6 @@ export function lstmCellBackward(ghRef: StridedRef, gcRef: StridedRef, cRef: Str
       gc[q] = dc * f;
     }
   }
-  for (const x of [gH, gC, c, ws]) x.done();
-  return { gates: finalize(gates, dtype), c: finalize(gc, dtype) };
 }
 
 export function gruCell(
@@ -228,10 +243,27 @@ export function gruCellBackward(gRef: StridedRef, hRef: StridedRef, wsRef: Strid
   const gx = allocArrayUninit(3 * n * h, dtype);
   const gh = allocArrayUninit(3 * n * h, dtype);
   const gprev = allocArrayUninit(n * h, dtype);
-  const w = ws.a;
-  const [ag, og, ah, oh] = [g.a, g.o, hx.a, hx.o];
+  gruBackwardRows(n, h, ws.a, ws.o, g.a, g.o, hx.a, hx.o, gx, gh, gprev);
+  for (const x of [g, hx, ws]) x.done();
+  return { gx: finalize(gx, dtype), gh: finalize(gh, dtype), h: finalize(gprev, dtype) };
+}
+
+/** gruCellBackward's loop, on plain arrays and offsets (see lstmBackwardRows). */
+function gruBackwardRows(
+  n: number,
+  h: number,
+  w: HostArray,
+  wo: number,
+  ag: HostArray,
+  og: number,
+  ah: HostArray,
+  oh: number,
+  gx: HostArray,
+  gh: HostArray,
+  gprev: HostArray,
+): void {
   for (let r = 0; r < n; r++) {
-    const pw = ws.o + r * 4 * h;
+    const pw = wo + r * 4 * h;
     const pg = r * 3 * h;
     for (let j = 0; j < h; j++) {
       const q = r * h + j;
@@ -252,6 +284,4 @@ export function gruCellBackward(gRef: StridedRef, hRef: StridedRef, wsRef: Strid
       gprev[q] = d * z;
     }
   }
-  for (const x of [g, hx, ws]) x.done();
-  return { gx: finalize(gx, dtype), gh: finalize(gh, dtype), h: finalize(gprev, dtype) };
 }
