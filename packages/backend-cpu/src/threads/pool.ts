@@ -167,6 +167,8 @@ interface NodeWorkerThreads {
 
 interface Pool extends ThreadRunner {
   n: number;
+  /** Workers 1 .. n-1 are to be started at the next threads() call (the first big product). */
+  pending: boolean;
   workers: (Spawned | undefined)[];
   data: Omit<ThreadData, "tid">;
 }
@@ -218,11 +220,16 @@ function createPool(): Pool | null {
     let cmd = new Int32Array(1024);
     const p: Pool = {
       n: 1,
+      pending: false,
       workers: [],
       data,
       memory,
       fns: me.fns,
       threads() {
+        if (p.pending) {
+          p.pending = false;
+          spawn(p);
+        }
         let t = 1;
         for (let i = 1; i < p.n; i++) t += ctl[READY + i] as number;
         return t;
@@ -333,8 +340,9 @@ function spawn(p: Pool): void {
  * Sets the number of threads the CPU backend's matmul and convolution kernels use (as
  * torch.set_num_threads): the calling thread plus n - 1 workers. Results are the same bits for
  * any n. Where shared memory or workers are unavailable (a page that is not cross-origin isolated,
- * Node before 20.16), 1 is kept. Workers start in the background; jobs use them once they run
- * (`await threadsReady()` waits for them).
+ * Node before 20.16), 1 is kept. Workers start in the background at the first product big enough
+ * to use them (that one runs on the calling thread); jobs use them once they run
+ * (`await threadsReady()` starts them and waits).
  */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
@@ -348,7 +356,9 @@ export function setNumThreads(n: number): void {
   // increase; jobs take only threads below n. They never keep Node alive (unref).
   pool.n = configured;
   setThreadRunner(configured > 1 ? pool : null);
-  if (configured > 1) spawn(pool);
+  // Workers start when a product first asks for them (threads()), so a process that installs the
+  // pool and never multiplies anything big starts none.
+  if (configured > 1) pool.pending = true;
 }
 
 /** The number of threads the CPU kernels use (as torch.get_num_threads). */
