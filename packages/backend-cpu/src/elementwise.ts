@@ -338,10 +338,19 @@ function binaryRow(
     case "le":
       for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = +((a[pa] as number) <= (b[pb] as number));
       return;
+    case "eq":
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = +((a[pa] as number) === (b[pb] as number));
+      return;
+    case "ne":
+      for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = +((a[pa] as number) !== (b[pb] as number));
+      return;
   }
   const f = binaryFns[op];
   for (let j = o; j < end; j++, pa += sa, pb += sb) out[j] = f(a[pa] as number, b[pb] as number);
 }
+
+/** Ops whose results are 0 or 1. */
+const COMPARISONS = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr", "logicalXor"]);
 
 export function binary(op: BinaryOp, a: StridedRef, b: StridedRef, dtype: DType): HostArray {
   const out = allocArrayUninit(size(a.shape), dtype); // the row walk writes every element
@@ -352,7 +361,8 @@ export function binary(op: BinaryOp, a: StridedRef, b: StridedRef, dtype: DType)
     binaryRow(op, out, o, da, offs[0] as number, inner[0] as number, db, offs[1] as number, inner[1] as number, n);
     o += n;
   });
-  return finalize(out, dtype);
+  // Comparisons store 0 or 1 only: a bool result needs no normalizing pass.
+  return COMPARISONS.has(op) ? out : finalize(out, dtype);
 }
 
 /** where's float32 rows as a bit select, branch-free (a function of its own: V8 optimizes it whole). */

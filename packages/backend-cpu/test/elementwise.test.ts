@@ -39,10 +39,11 @@ describe("cpu backend: branch-free relu, comparisons and where", () => {
       for (let i = 0; i < z.length; i++) expect(Object.is(z[i], y[2 * i + 1]) || Number.isNaN(z[i])).toBe(true);
     });
 
-    it(`gt, lt, ge, le (${dtype}) into bool and float: 1 or 0 as math.ts, NaN comparing false`, () => {
+    it(`gt, lt, ge, le, eq, ne (${dtype}) into bool and float: 1 or 0 as math.ts, NaN comparing false`, () => {
       const a = values(dtype);
       const b = a.slice().reverse() as HostArray;
-      for (const op of ["gt", "lt", "ge", "le"] as BinaryOp[]) {
+      b.set(a.subarray(0, 100), 200); // some equal pairs
+      for (const op of ["gt", "lt", "ge", "le", "eq", "ne"] as BinaryOp[]) {
         for (const out of ["bool", dtype] as const) {
           const y = cpuBackend.binary(op, ref(a, dtype), ref(b, dtype), out) as HostArray;
           for (let i = 0; i < a.length; i++) expect(y[i], `${op}(${a[i]}, ${b[i]})`).toBe(binaryFns[op](a[i] as number, b[i] as number));
