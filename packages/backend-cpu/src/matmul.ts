@@ -393,7 +393,17 @@ function gemmThreaded(
       if (ig === 0) packB(db, bOff + pc * brs + jc * bcs, brs, bcs, kc, ncur, ncp, NR, view, (bpB[(pc / KC) & 1] as number) / E);
       for (let ic = ig; ic < Math.min(Mp, ig + mg); ic += MC) {
         const mc = Math.min(MC, Mp - ic);
-        packA(da, aOff + ic * ars + pc * acs, ars, acs, Math.min(mc, M - ic), mc, kc, view, ((apB[s & 1] as number) + (ic - ig) * kc * E) / E);
+        packA(
+          da,
+          aOff + ic * ars + pc * acs,
+          ars,
+          acs,
+          Math.min(mc, M - ic),
+          mc,
+          kc,
+          view,
+          ((apB[s & 1] as number) + (ic - ig) * kc * E) / E,
+        );
       }
     };
     prepare(0);
@@ -407,7 +417,18 @@ function gemmThreaded(
         const ap = (apB[s & 1] as number) + (ic - ig) * kc * E;
         for (let j0 = 0; j0 < panels; j0 += chunk) {
           job.task();
-          job.call(k.fn, 0, ap, bp + j0 * kc * NR * E, cB + ic * ldc + j0 * NR * E, mc / MR, Math.min(chunk, panels - j0), kc, ldc, pc === 0 ? 1 : 0);
+          job.call(
+            k.fn,
+            0,
+            ap,
+            bp + j0 * kc * NR * E,
+            cB + ic * ldc + j0 * NR * E,
+            mc / MR,
+            Math.min(chunk, panels - j0),
+            kc,
+            ldc,
+            pc === 0 ? 1 : 0,
+          );
         }
       }
       job.start();
@@ -480,9 +501,86 @@ export function matmul(a: StridedRef, b: StridedRef, dtype: DType): HostArray {
     // One B for every batch and A's batches evenly spaced rows: a single [B*M, K] x [K, N] product.
     gemmStrided(k, ws, da, a.offset, sam, sak, db, b.offset, sbk, sbn, out, 0, B * M, K, N);
   } else {
-    for (let bi = 0; bi < B; bi++) {
+    const r = threadRunner;
+    const each = M * N * K;
+    let bi = 0;
+    if (r && k.fn >= 0 && each < threadMinWork && B * each >= threadMinWork && r.threads() > 1) {
+      // Many small products (attention's batched matmuls): one task per product.
+      bi = gemmBatchedThreaded(r, k, da, a.offset, sab, sam, sak, db, b.offset, sbb, sbk, sbn, out, B, M, K, N);
+    }
+    for (; bi < B; bi++) {
       gemmStrided(k, ws, da, a.offset + bi * sab, sam, sak, db, b.offset + bi * sbb, sbk, sbn, out, bi * M * N, M, K, N);
     }
   }
   return finalize(out, dtype);
+}
+
+const BATCH_BUDGET = 16 << 20; // bytes of packed operands and results per job (batched products)
+
+/**
+ * Batched small products on the thread pool: the calling thread packs every product's A and B
+ * (all k-blocks) for a group of batches, one task per product runs its kernel calls (k-blocks in
+ * order, the first storing), and the calling thread copies the results out. The same kernel calls
+ * per C element as gemmStrided (one column block: these products are small), so the same bits.
+ * Returns the number of batches done (all, unless one product alone exceeds the budget).
+ */
+function gemmBatchedThreaded(
+  r: ThreadRunner,
+  k: Kernel,
+  da: HostArray,
+  aOff: number,
+  sab: number,
+  ars: number,
+  acs: number,
+  db: HostArray,
+  bOff: number,
+  sbb: number,
+  brs: number,
+  bcs: number,
+  out: HostArray,
+  B: number,
+  M: number,
+  K: number,
+  N: number,
+): number {
+  const { E, MR, NR } = k;
+  const Mp = roundUp(M, MR);
+  const Np = roundUp(N, NR);
+  const per = (Mp * K + K * Np + Mp * Np) * E; // packed A, packed B, C
+  const G = Math.min(B, Math.floor(BATCH_BUDGET / per));
+  if (G < 1) return 0;
+  const end = G * per;
+  const view: View = E === 4 ? new Float32Array(r.reserve(end)) : new Float64Array(r.reserve(end));
+  const ldc = Np * E;
+  for (let b0 = 0; b0 < B; b0 += G) {
+    const gn = Math.min(G, B - b0);
+    const job = r.job(end);
+    for (let i = 0; i < gn; i++) {
+      const at = i * per; // bytes: [A: k-blocks of Mp x kc | B: k-blocks of kc x Np | C]
+      const aB = at;
+      const bB = at + Mp * K * E;
+      const cB = bB + K * Np * E;
+      const ab = aOff + (b0 + i) * sab;
+      const bb = bOff + (b0 + i) * sbb;
+      job.task();
+      for (let pc = 0; pc < K; pc += KC) {
+        const kc = Math.min(KC, K - pc);
+        packB(db, bb + pc * brs, brs, bcs, kc, N, Np, NR, view, (bB + pc * Np * E) / E);
+        for (let ic = 0; ic < Mp; ic += MC) {
+          const mc = Math.min(MC, Mp - ic);
+          const ap = aB + (pc * Mp + ic * kc) * E;
+          packA(da, ab + ic * ars + pc * acs, ars, acs, Math.min(mc, M - ic), mc, kc, view, ap / E);
+          job.call(k.fn, 0, ap, bB + pc * Np * E, cB + ic * ldc, mc / MR, Np / NR, kc, ldc, pc === 0 ? 1 : 0);
+        }
+      }
+    }
+    job.run();
+    for (let i = 0; i < gn; i++) {
+      const c = (i * per + (Mp * K + K * Np) * E) / E;
+      const dst = (b0 + i) * M * N;
+      if (Np === N) out.set(view.subarray(c, c + M * N), dst);
+      else for (let m = 0; m < M; m++) for (let j = 0; j < N; j++) out[dst + m * N + j] = view[c + m * Np + j] as number;
+    }
+  }
+  return B;
 }

@@ -40,10 +40,10 @@ const bytes = (a: HostArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLen
  * fn() on the calling thread alone and on the pool of 2: the same bytes, and the pool ran tasks
  * (both threads, for products big enough that the worker wakes before the calling thread is done).
  */
-function sameBits(fn: () => HostArray[], big = false): void {
+function sameBits(fn: () => HostArray[], big = false, minWork = 0): void {
   setThreadMinWork(Number.POSITIVE_INFINITY);
   const one = fn();
-  setThreadMinWork(0);
+  setThreadMinWork(minWork);
   const before = threadStats();
   const two = fn();
   const after = threadStats();
@@ -81,6 +81,22 @@ describe("cpu backend: thread pool (setNumThreads)", () => {
         const small = matmul(ref(a, [1, 5, 3]), ref(b, [1, 3, 7]), dtype);
         return [plain, batched, small];
       }));
+  }
+
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`batched matmul ${dtype}: many small products, one task each`, () => {
+      const [B, M, K, N] = [7, 37, 300, 29];
+      // Each product is under the threshold and the batch above it: the batched path.
+      sameBits(
+        () => [
+          matmul(ref(values(B * M * K, 9, dtype), [B, M, K]), ref(values(B * K * N, 10, dtype), [B, K, N]), dtype),
+          // A transposed view for A, B broadcast over the batch.
+          matmul(ref(values(B * K * M, 11, dtype), [B, M, K], [K * M, 1, M]), ref(values(K * N, 12, dtype), [B, K, N], [0, N, 1]), dtype),
+        ],
+        false,
+        M * K * N + 1,
+      );
+    });
   }
 
   it("matmul float32: several row groups and column blocks (M = 4100, N = 530)", () =>
