@@ -25,6 +25,9 @@ async function run(): Promise<Record<string, unknown>> {
   };
   setNumThreads(1);
   const one = compute();
+  // Asking for 4 threads: a page that is not cross-origin isolated keeps 1.
+  setNumThreads(4);
+  const asked4 = getNumThreads();
   const threads = defaultNumThreads();
   setNumThreads(threads);
   const ready = await threadsReady();
@@ -35,6 +38,7 @@ async function run(): Promise<Record<string, unknown>> {
   return {
     isolated: globalThis.crossOriginIsolated,
     hardwareConcurrency: navigator.hardwareConcurrency,
+    asked4,
     threads: getNumThreads(),
     ready,
     tasks: after.map((t, i) => t - (before[i] ?? 0)),

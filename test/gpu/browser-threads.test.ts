@@ -31,6 +31,7 @@ describe.runIf(browserTestsWanted)("cpu backend thread pool in Chromium (cross-o
         await page.goto(`http://127.0.0.1:${port}/`);
         const report = (await page.evaluate(() => (globalThis as unknown as { __dlThreads: () => Promise<unknown> }).__dlThreads())) as {
           isolated: boolean;
+          asked4: number;
           hardwareConcurrency: number;
           threads: number;
           ready: number;
@@ -43,6 +44,7 @@ describe.runIf(browserTestsWanted)("cpu backend thread pool in Chromium (cross-o
         expect(report.threads).toBe(report.hardwareConcurrency);
         expect(report.threads).toBeGreaterThan(1);
         expect(report.ready).toBe(report.threads);
+        expect(report.asked4).toBe(4);
         // The calling thread and at least one worker ran tasks.
         expect(report.tasks[0]).toBeGreaterThan(0);
         expect(report.tasks.slice(1).some((t) => t > 0)).toBe(true);
@@ -51,5 +53,25 @@ describe.runIf(browserTestsWanted)("cpu backend thread pool in Chromium (cross-o
     } finally {
       server.close();
     }
+  }, 120_000);
+
+  it("keeps 1 thread with the same results in a page that is not cross-origin isolated", async () => {
+    const code = await bundleForBrowser(join(import.meta.dirname, "browser-threads-entry.ts"));
+    // withChromiumPage loads the code into about:blank: no COOP/COEP, no SharedArrayBuffer.
+    await withChromiumPage(code, async (page, errors) => {
+      const report = (await page.evaluate(() => (globalThis as unknown as { __dlThreads: () => Promise<unknown> }).__dlThreads())) as {
+        isolated: boolean;
+        asked4: number;
+        threads: number;
+        tasks: number[];
+        same: boolean;
+      };
+      expect(errors).toEqual([]);
+      expect(report.isolated).toBe(false);
+      expect(report.asked4).toBe(1);
+      expect(report.threads).toBe(1);
+      expect(report.tasks).toEqual([]);
+      expect(report.same).toBe(true);
+    });
   }, 120_000);
 });
