@@ -30,6 +30,9 @@
 // - entries built on the full backend (one op's gradient, the MLP stack, MultiheadAttention, gelu,
 //   GPT-2) carry every kernel too; the MLP stack on its seven groups (unary ops by plainUnaryKernels,
 //   without the SIMD math: ReLU needs none) is 16.0 kB smaller.
+// - @dl/tensor/methods (every op PyTorch also has as a Tensor method, installed on the prototype) adds
+//   24.1 kB to the one-op core entry: the method table reaches every op in @dl/tensor, which is why
+//   it is an opt-in import.
 import { sizeLimitWorkspace } from "./tooling/size/resolve-workspace.js";
 
 export default [
@@ -44,6 +47,13 @@ export default [
     name: "@dl/tensor one op + the full cpu backend (registerBackend(cpuBackend): every kernel)",
     path: "tooling/size/tensor-one-op-full-cpu.js",
     limit: "36.6 kB",
+    gzip: true,
+    modifyEsbuildConfig: sizeLimitWorkspace,
+  },
+  {
+    name: "@dl/tensor/methods: one op as a method (every op installed on Tensor) + cpu core with the binary-op kernels",
+    path: "tooling/size/tensor-methods.js",
+    limit: "37.7 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },

@@ -77,6 +77,7 @@ import { profile } from "@dl/profiler";
 import { GPT2Config } from "@dl/transformers";
 import { LoraConfig } from "@dl/peft";
 import { getBackend, manualSeed, randn, type Tensor } from "@dl/tensor";
+import "@dl/tensor/methods";
 
 manualSeed(0);
 const model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 1));
@@ -94,9 +95,11 @@ for (const batch of new DataLoader(data, { batchSize: 8 })) {
   last = loss.item() as number;
 }
 const prof = profile(() => model(randn(2, 4)));
+// The methods entry's types and prototype (x.sum(1) as in PyTorch).
+const methodSum: number = randn(2, 3).abs().sum(1).shape[0] as number;
 // The core entry's backend is the registered one (one cpu backend object however it is imported).
 const oneCpu = attachKernels() === getBackend("cpu");
-console.log(JSON.stringify({ training: asModule.training, loss: last, events: prof.events.length, gpt2: typeof GPT2Config, lora: typeof LoraConfig, oneCpu }));
+console.log(JSON.stringify({ training: asModule.training, loss: last, events: prof.events.length, gpt2: typeof GPT2Config, lora: typeof LoraConfig, oneCpu, methodSum }));
 `;
   writeFileSync(join(app, "main.ts"), program);
   writeFileSync(
@@ -125,7 +128,7 @@ console.log(JSON.stringify({ training: asModule.training, loss: last, events: pr
   run(esbuild, ["main.ts", "--format=esm", "--outfile=main.mjs", "--log-level=warning"], app);
   const out = run(process.execPath, ["main.mjs"], app).trim();
   const result = JSON.parse(out.split("\n").pop());
-  if (!(Number.isFinite(result.loss) && result.events > 0 && result.gpt2 === "function" && result.lora === "function" && result.oneCpu)) {
+  if (!(Number.isFinite(result.loss) && result.events > 0 && result.gpt2 === "function" && result.lora === "function" && result.oneCpu && result.methodSum === 2)) {
     fail(`the installed packages did not train and profile: ${out}`);
   }
   if (!failed) console.log(`pack-check: ${Object.keys(tarballs).length} packages packed, installed with npm, typechecked and run (${out})`);
