@@ -268,8 +268,8 @@ const FusedLstmCell = defineFunction("FusedLstmCell", {
 
 /**
  * One LSTM step, gates i, f, g, o: c' = f c + i g, h' = o tanh(c'), then h' W_hr^T with a
- * projection. gx = x W_ih^T + b_ih (b_hh may already be folded into gx). The backend's fused cell
- * where it has one, else composed ops.
+ * projection. gx = x W_ih^T (+ b_ih), bhh the bias added per step as (gx + h W_hh^T) + bhh: b_hh,
+ * b_ih + b_hh, or null when gx holds both. The backend's fused cell where it has one, else composed ops.
  */
 export function lstmStep(
   gx: Tensor,
