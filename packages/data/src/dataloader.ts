@@ -2,8 +2,14 @@ import { ArgumentError, type Generator as DLGenerator, Tensor, defaultGenerator 
 import { type Collated, defaultCollate, defaultConvert } from "./collate.js";
 import { type IterableDataset, type MapStyleDataset, isIterableStyle, isMapStyle } from "./dataset.js";
 import { BatchSampler, RandomSampler, SequentialSampler } from "./sampler.js";
-import { HEARTBEAT_MS } from "./worker/bootstrap.js";
-import { type WorkerDatasetSpec, type WorkerFactory, WorkerError, WorkerPool, decodeItems, defaultWorkerFactory } from "./worker/pool.js";
+import type { WorkerDatasetSpec, WorkerFactory, WorkerPool } from "./worker/pool.js";
+
+/**
+ * The worker pool and its codec, loaded when a loader with numWorkers > 0 first iterates: bundlers
+ * that split dynamic imports (Vite, webpack, Rollup, esbuild with splitting) keep them out of apps
+ * that never use workers.
+ */
+type WorkerModule = typeof import("./worker/pool.js");
 
 export interface DataLoaderOptions<T, B> {
   /** Samples per batch (default 1); null turns automatic batching off (each item is converted, not collated). */
@@ -57,7 +63,7 @@ function isNonNegInt(v: unknown): v is number {
  * runs) tells a thread blocked in synchronous code from one waiting on something asynchronous. A
  * blocked thread may be slow rather than stuck: only a time limit (timeout) can decide that.
  */
-function stallReason(pool: WorkerPool, worker: number): string {
+function stallReason(pool: WorkerPool, worker: number, HEARTBEAT_MS: number): string {
   const silent = pool.silentFor(worker);
   return silent > (4 * HEARTBEAT_MS) / 1000
     ? `no heartbeat for ${silent.toFixed(1)} s: its thread is blocked in synchronous code (a getItem that is very slow or never returns)`
@@ -75,6 +81,7 @@ function awaitBatch<R>(
   limits: { timeout: number; stallWarning: number },
   worker: number,
   batch: number,
+  workers: WorkerModule,
 ): Promise<R> {
   const { timeout, stallWarning } = limits;
   const seconds = timeout > 0 ? timeout : stallWarning;
@@ -84,8 +91,8 @@ function awaitBatch<R>(
     timer = setTimeout(() => {
       // One more turn first, so that heartbeats queued while this thread was busy are counted.
       timer = setTimeout(() => {
-        const why = stallReason(pool, worker);
-        if (timeout > 0) reject(new WorkerError(worker, batch, `timed out after ${timeout} s waiting for the batch (${why})`));
+        const why = stallReason(pool, worker, workers.HEARTBEAT_MS);
+        if (timeout > 0) reject(new workers.WorkerError(worker, batch, `timed out after ${timeout} s waiting for the batch (${why})`));
         else {
           console.warn(
             `DataLoader: worker ${worker} has not delivered batch ${batch} after ${stallWarning} s (${why}); still waiting, as with PyTorch's timeout=0: set the timeout option to fail instead`,
@@ -361,14 +368,14 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
     }
   }
 
-  private getPool(seed: number): WorkerPool {
+  private getPool(seed: number, workers: WorkerModule): WorkerPool {
     if (this.persistentWorkers && this.pool && !this.pool.isClosed) return this.pool;
     const expectLength = this.iterable ? null : (this.dataset as MapStyleDataset<T>).length;
-    const pool = new WorkerPool({
+    const pool = new workers.WorkerPool({
       numWorkers: this.numWorkers,
       spec: this.workerDataset as WorkerDatasetSpec,
       seed,
-      factory: this.workerFactory ?? defaultWorkerFactory(),
+      factory: this.workerFactory ?? workers.defaultWorkerFactory(),
       expect: { kind: this.iterable ? "iterable" : "map", length: expectLength },
     });
     this.pools.add(pool);
@@ -387,9 +394,9 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
   }
 
   /** Decodes what a worker sent, collates it, and frees the decoded tensors the batch does not keep. */
-  private finish(items: unknown): B {
+  private finish(items: unknown, workers: WorkerModule): B {
     const created: Tensor[] = [];
-    const decoded = decodeItems(items, created);
+    const decoded = workers.decodeItems(items, created);
     const batch = this.collateFn(decoded as never);
     if (created.length > 0) {
       const kept = new Set<Tensor>();
@@ -400,7 +407,8 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
   }
 
   private async *workerMap(seed: number): AsyncGenerator<B> {
-    const pool = this.getPool(seed);
+    const workers = await import("./worker/pool.js");
+    const pool = this.getPool(seed, workers);
     const n = this.numWorkers;
     const it = this.indexStream();
     const inflight: { worker: number; promise: Promise<{ type: string; items?: unknown }> }[] = [];
@@ -424,9 +432,9 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
       for (let k = 0; k < this.prefetchFactor * n; k++) sendNext();
       for (let b = 0; inflight.length > 0; b++) {
         const next = inflight.shift() as (typeof inflight)[number];
-        const reply = await awaitBatch(next.promise, pool, this, next.worker, b);
+        const reply = await awaitBatch(next.promise, pool, this, next.worker, b, workers);
         sendNext();
-        yield this.finish(reply.items);
+        yield this.finish(reply.items, workers);
       }
     } catch (e) {
       failed = true;
@@ -438,7 +446,8 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
   }
 
   private async *workerIterable(seed: number): AsyncGenerator<B> {
-    const pool = this.getPool(seed);
+    const workers = await import("./worker/pool.js");
+    const pool = this.getPool(seed, workers);
     const n = this.numWorkers;
     const epoch = this.epoch++;
     const active = new Array<boolean>(n).fill(true);
@@ -460,13 +469,13 @@ export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, As
           continue;
         }
         const q = queues[w] as Promise<{ type: string; items?: unknown }>[];
-        const reply = await awaitBatch(q.shift() as Promise<{ type: string; items?: unknown }>, pool, this, w, yielded);
+        const reply = await awaitBatch(q.shift() as Promise<{ type: string; items?: unknown }>, pool, this, w, yielded, workers);
         if (reply.type === "done") {
           active[w] = false;
           q.length = 0;
         } else {
           ask(w);
-          yield this.finish(reply.items);
+          yield this.finish(reply.items, workers);
           yielded++;
         }
         w = (w + 1) % n;

@@ -35,17 +35,15 @@ export {
 } from "./collate.js";
 export { DataLoader, type DataLoaderOptions } from "./dataloader.js";
 export { type WorkerInfo, getWorkerInfo } from "./worker/info.js";
-export {
-  type NodeWorkerThreads,
-  type WorkerCallbacks,
-  type WorkerDatasetSpec,
-  WorkerError,
-  type WorkerFactory,
-  type WorkerHandle,
-  defaultWorkerFactory,
-  nodeWorkerFactory,
-  setWorkerFactory,
-  webWorkerFactory,
+export { WorkerError } from "./worker/error.js";
+// The worker pool's factories are in @dl/data/workers: importing them here would keep the pool in
+// every bundle with a DataLoader (the loader loads it when numWorkers > 0).
+export type {
+  NodeWorkerThreads,
+  WorkerCallbacks,
+  WorkerDatasetSpec,
+  WorkerFactory,
+  WorkerHandle,
 } from "./worker/pool.js";
 export {
   type FormatMeterArgs,

@@ -1,5 +1,8 @@
-import { ArgumentError, DLError, type Tensor, fromHost } from "@dl/tensor";
-import { WORKER_SOURCE } from "./bootstrap.js";
+import { ArgumentError, type Tensor, fromHost } from "@dl/tensor";
+import { HEARTBEAT_MS, WORKER_SOURCE } from "./bootstrap.js";
+import { WorkerError } from "./error.js";
+
+export { HEARTBEAT_MS, WorkerError };
 
 /** How a worker reports back to the pool. */
 export interface WorkerCallbacks {
@@ -176,29 +179,6 @@ export function resolveModuleUrl(module: string | URL): string {
   const base = (globalThis as { location?: { href: string } }).location?.href;
   if (!base) throw new ArgumentError("DataLoader", `cannot resolve workerDataset.module '${module}' without a base URL: pass a URL`);
   return new URL(module, base).href;
-}
-
-/** An error raised in (or by the loss of) a DataLoader worker, named after the worker and the batch. */
-export class WorkerError extends DLError {
-  readonly workerId: number;
-  /** The loader's batch index (position in the epoch) that failed, or null. */
-  readonly batchIndex: number | null;
-  /** The error's name, message and stack as the worker reported them. */
-  readonly workerError: { name: string; message: string; stack: string } | null;
-
-  constructor(
-    workerId: number,
-    batchIndex: number | null,
-    message: string,
-    workerError: { name: string; message: string; stack: string } | null = null,
-  ) {
-    const at = batchIndex === null ? "" : ` while loading batch ${batchIndex}`;
-    super("DataLoader", `worker ${workerId}${at}: ${message}`);
-    this.workerId = workerId;
-    this.batchIndex = batchIndex;
-    this.workerError = workerError;
-    if (workerError?.stack) this.stack = `${this.name}: ${this.message}\nOriginal stack in worker ${workerId}:\n${workerError.stack}`;
-  }
 }
 
 type Reply = { type: "data"; items: unknown } | { type: "done" };
