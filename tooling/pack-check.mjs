@@ -73,6 +73,7 @@ import "@dl/autograd";
 import { Linear, MSELoss, Module, ReLU, Sequential } from "@dl/nn";
 import { SGD } from "@dl/optim";
 import { TensorDataset, DataLoader } from "@dl/data";
+import { defaultWorkerFactory } from "@dl/data/workers";
 import { profile } from "@dl/profiler";
 import { GPT2Config } from "@dl/transformers";
 import { LoraConfig } from "@dl/peft";
@@ -99,7 +100,7 @@ const prof = profile(() => model(randn(2, 4)));
 const methodSum: number = randn(2, 3).abs().sum(1).shape[0] as number;
 // The core entry's backend is the registered one (one cpu backend object however it is imported).
 const oneCpu = attachKernels() === getBackend("cpu");
-console.log(JSON.stringify({ training: asModule.training, loss: last, events: prof.events.length, gpt2: typeof GPT2Config, lora: typeof LoraConfig, oneCpu, methodSum }));
+console.log(JSON.stringify({ training: asModule.training, loss: last, events: prof.events.length, gpt2: typeof GPT2Config, lora: typeof LoraConfig, oneCpu, methodSum, workers: typeof defaultWorkerFactory }));
 `;
   writeFileSync(join(app, "main.ts"), program);
   writeFileSync(
@@ -128,7 +129,17 @@ console.log(JSON.stringify({ training: asModule.training, loss: last, events: pr
   run(esbuild, ["main.ts", "--format=esm", "--outfile=main.mjs", "--log-level=warning"], app);
   const out = run(process.execPath, ["main.mjs"], app).trim();
   const result = JSON.parse(out.split("\n").pop());
-  if (!(Number.isFinite(result.loss) && result.events > 0 && result.gpt2 === "function" && result.lora === "function" && result.oneCpu && result.methodSum === 2)) {
+  if (
+    !(
+      Number.isFinite(result.loss) &&
+      result.events > 0 &&
+      result.gpt2 === "function" &&
+      result.lora === "function" &&
+      result.oneCpu &&
+      result.methodSum === 2 &&
+      result.workers === "function"
+    )
+  ) {
     fail(`the installed packages did not train and profile: ${out}`);
   }
   if (!failed) console.log(`pack-check: ${Object.keys(tarballs).length} packages packed, installed with npm, typechecked and run (${out})`);
