@@ -20,6 +20,7 @@ const modules = [
     relaxed: "mathRelaxedSites",
   },
   { wat: "packages/backend-cpu/wasm/conv.wat", out: "packages/backend-cpu/src/conv-wasm.ts", name: "convWasm" },
+  { wat: "packages/backend-cpu/wasm/gemv.wat", out: "packages/backend-cpu/src/gemv-wasm.ts", name: "gemvWasm" },
 ];
 
 // ---- inlining ----
