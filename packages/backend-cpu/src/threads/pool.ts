@@ -1,3 +1,4 @@
+import { ArgumentError } from "@dl/tensor";
 import { convWasm } from "../conv-wasm.js";
 import { gemmWasm } from "../gemm-wasm.js";
 import { CONV_KERNELS, GEMM_KERNELS, type Job, setThreadRunner, type ThreadRunner, threadRunner } from "./runner.js";
@@ -345,7 +346,7 @@ function spawn(p: Pool): void {
  * (`await threadsReady()` starts them and waits).
  */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new ArgumentError("setNumThreads", `Number of threads must be a positive integer, got ${n}`);
   if (pool === undefined) pool = n > 1 ? createPool() : undefined;
   if (!pool) {
     configured = 1;
@@ -383,7 +384,7 @@ export function threadStats(): number[] {
   return Array.from(ctl.subarray(TASKS, TASKS + Math.max(pool.n, pool.workers.length)));
 }
 
-/** Uses every core by default: the registered CPU backend calls this (see register.ts). */
+/** Uses every core: `import "@dl/backend-cpu/register"` calls this (see register.ts). */
 export function installThreads(): void {
   setNumThreads(defaultNumThreads());
 }
