@@ -1,5 +1,6 @@
 import { Embedding, load, Module, ModuleDict, save } from "@dl/nn";
-import { ArgumentError, arange, cat, DLError, full, getDefaultDevice, ones, type Tensor } from "@dl/tensor";
+import { ArgumentError, add, arange, cat, DLError, fmtShape, full, getDefaultDevice, ones, ShapeError, type Tensor } from "@dl/tensor";
+import { type CausalLM, type GenerateOptions, generate, type PretrainedConfig } from "@dl/transformers";
 import { configFromDict, type PeftConfig, PrefixTuningConfig, type PromptTuningConfig } from "./config.js";
 import { type AdapterSource, CONFIG_NAME, readFile, SAFETENSORS_WEIGHTS_NAME, WEIGHTS_NAME, writeFiles } from "./io.js";
 import { LoraModel } from "./lora/model.js";
@@ -24,6 +25,7 @@ interface HFLike {
 /** Options of a Hugging Face-style forward(inputIds, options) (@dl/transformers' models). */
 interface HFForwardOptions {
   attentionMask?: Tensor | null;
+  positionIds?: Tensor | null;
   labels?: Tensor | null;
   inputsEmbeds?: Tensor | null;
   pastKeyValues?: unknown;
@@ -227,6 +229,63 @@ export class PeftModel<M extends Module = Module> extends Module {
     }
   }
 
+  /**
+   * Greedy or sampled continuation of inputIds (PEFT's PeftModelForCausalLM.generate), with
+   * @dl/transformers' generate and its options (KV cache, left padding, sampling, EOS). LoRA (or a
+   * disabled adapter) runs the base model's generate, whose layers are wrapped in place. Prompt
+   * tuning feeds [prompt; wte(prompt ids)] on the first step, prefix tuning starts from the
+   * per-layer prefix as the cache; later steps feed one token against the cache. The attention mask
+   * gets n leading ones and the real tokens' positions start at n: cumsum(mask) - 1 + n, so a
+   * left-padded row continues as it would alone. Returns [B, T + new] int64 (no virtual tokens).
+   */
+  generate(inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor> {
+    const op = "PeftModel.generate";
+    const base = this.getBaseModel() as unknown as HFLike & { generate?: unknown; config?: unknown };
+    if (typeof base.generate !== "function") {
+      return Promise.reject(
+        new DLError(
+          op,
+          `the base model (${this.getBaseModel().constructor.name}) has no generate(): generation needs a causal LM such as @dl/transformers' GPT2LMHeadModel`,
+        ),
+      );
+    }
+    const config = this.activePeftConfig;
+    if (!config.isPromptLearning || this._disabled)
+      return (base.generate as (i: Tensor, o: GenerateOptions) => Promise<Tensor>)(inputIds, options);
+    if (!isHF(this.getBaseModel()) || typeof base.config !== "object" || base.config === null) {
+      return Promise.reject(
+        new DLError(
+          op,
+          `${config.peftType} generation needs a @dl/transformers-style model (config, getInputEmbeddings() and forward(inputIds, { inputsEmbeds, pastKeyValues, attentionMask, positionIds })), got ${this.getBaseModel().constructor.name}`,
+        ),
+      );
+    }
+    const submodules = (config as PromptTuningConfig | PrefixTuningConfig).numTransformerSubmodules ?? 1;
+    if (submodules !== 1) {
+      return Promise.reject(
+        new DLError(op, `numTransformerSubmodules ${submodules} (encoder-decoder prompts) is not supported; decoder-only models use 1`),
+      );
+    }
+    // generate drives this PeftModel through the CausalLM seam: each call goes through forwardHF.
+    const self = this;
+    const lm: CausalLM = {
+      config: base.config as unknown as PretrainedConfig,
+      get training() {
+        return self.training;
+      },
+      set training(mode: boolean) {
+        self.training = mode;
+      },
+      call: (ids, opts) => this.forwardCall(ids, opts) as { logits: Tensor; pastKeyValues: [Tensor, Tensor][] | null },
+    };
+    return generate(lm, inputIds, options);
+  }
+
+  /** this.call with Hugging Face-style arguments (the generic M's forward signature is unknown here). */
+  private forwardCall(...args: unknown[]): unknown {
+    return (this.call as (...a: unknown[]) => unknown)(...args);
+  }
+
   /** [B, n, d]: the soft prompt for each batch row. */
   private prompts(enc: PromptEmbedding, batch: number): Tensor {
     const n = enc.embedding.weight.shape[0] as number;
@@ -235,9 +294,15 @@ export class PeftModel<M extends Module = Module> extends Module {
 
   /**
    * PEFT's PeftModelForCausalLM.forward for prompt learning on a Hugging Face-style model
-   * forward(inputIds, { attentionMask, labels, inputsEmbeds, pastKeyValues }): the attention mask
-   * gets n ones in front; prompt tuning feeds inputsEmbeds = [prompt; wte(ids)] and labels with n
-   * ignored (-100) positions; prefix tuning feeds its per-layer keys/values as pastKeyValues.
+   * forward(inputIds, { attentionMask, positionIds, labels, inputsEmbeds, pastKeyValues }): the
+   * attention mask gets n ones in front; prompt tuning feeds inputsEmbeds = [prompt; wte(ids)] and
+   * labels with n ignored (-100) positions; prefix tuning feeds its per-layer keys/values as
+   * pastKeyValues. positionIds count the real tokens from 0 and are shifted by n (the virtual tokens
+   * take 0 ... n-1), as PEFT's prepare_inputs_for_generation does for a prefix.
+   *
+   * With pastKeyValues (a cache returned by an earlier call, which already holds the prompt or the
+   * prefix) nothing is injected: only the mask and the positions are shifted, so generation's
+   * later steps continue the cache (PEFT's prepare_inputs_for_generation once the cache is filled).
    */
   private forwardHF<R>(
     run: (...a: unknown[]) => R,
@@ -255,12 +320,36 @@ export class PeftModel<M extends Module = Module> extends Module {
       const m = opts.attentionMask;
       opts.attentionMask = cat([ones([batch, n], { dtype: m.dtype, device: m.device }), m], 1);
     }
-    if (config instanceof PrefixTuningConfig) {
-      if (opts.pastKeyValues)
+    const past = opts.pastKeyValues as [Tensor, Tensor][] | null | undefined;
+    const pos = opts.positionIds ?? null;
+    if (pos) {
+      if (pos.ndim !== 2) throw new ShapeError("PeftModel", `positionIds must be [batch, seq], got ${fmtShape(pos.shape)}`);
+      const shifted = add(pos, n);
+      // Prompt tuning (no cache yet) feeds the n virtual tokens too: they sit at 0 ... n-1.
+      opts.positionIds =
+        past || config instanceof PrefixTuningConfig
+          ? shifted
+          : cat(
+              [
+                arange(n, { dtype: pos.dtype, device: pos.device })
+                  .unsqueeze(0)
+                  .expand([pos.shape[0] as number, n]),
+                shifted,
+              ],
+              1,
+            );
+    }
+    if (past) {
+      const pastLen = past[0]?.[0]?.shape[2] ?? 0;
+      if (pastLen < n) {
         throw new DLError(
           "PeftModel",
-          "prefix tuning supplies pastKeyValues itself; generation with a cache on top of a prefix is not supported",
+          `pastKeyValues of length ${pastLen} cannot hold the ${n} virtual tokens: pass the cache returned by an earlier call of this PeftModel`,
         );
+      }
+      return run(inputIds, opts);
+    }
+    if (config instanceof PrefixTuningConfig) {
       return run(inputIds, { ...opts, pastKeyValues: prefixPastKeyValues(enc as PrefixEncoder, config, batch) });
     }
     const words = embeds ?? (this._wordEmbeddings as Embedding).call(inputIds as Tensor);
