@@ -48,10 +48,16 @@ export {
   GPT2LMHeadModel,
   GPT2MLP,
   GPT2Model,
+  GPT2PreTrainedModel,
   type KeyValue,
   type PastKeyValues,
 } from "./modeling/gpt2.js";
-export { causalLmLoss, tokenLoss } from "./modeling/losses.js";
+export {
+  type GPT2ClassificationOptions,
+  GPT2ForSequenceClassification,
+  type SequenceClassifierOutputWithPast,
+} from "./modeling/gpt2-sequence-classification.js";
+export { causalLmLoss, sequenceClassificationLoss, tokenLoss } from "./modeling/losses.js";
 export {
   CONFIG_NAME,
   type FromPretrainedOptions,

@@ -5,6 +5,7 @@ import { GPT2Config } from "../configuration/gpt2.js";
 import { type ModelFiles, type PretrainedSource, resolveSource } from "../hub/source.js";
 import { BertForMaskedLM, BertForSequenceClassification, BertModel } from "../modeling/bert.js";
 import { GPT2LMHeadModel, GPT2Model } from "../modeling/gpt2.js";
+import { GPT2ForSequenceClassification } from "../modeling/gpt2-sequence-classification.js";
 import { CONFIG_NAME, type FromPretrainedOptions, type PreTrainedModel, type PreTrainedModelClass } from "../modeling/modeling-utils.js";
 
 /** A config class as the registry holds it. */
@@ -104,15 +105,15 @@ export class AutoModelFactory<M extends PreTrainedModel = PreTrainedModel> {
   }
 
   /** A randomly initialized model for a config (from_config). */
-  fromConfig(config: PretrainedConfig): M {
-    return new (this.modelClassFor(config.modelType))(config) as M;
+  fromConfig<T extends PreTrainedModel = M>(config: PretrainedConfig): T {
+    return new (this.modelClassFor(config.modelType))(config) as unknown as T;
   }
 
   /** Loads a model from Hugging Face files, choosing the class by config.json's model_type. */
-  async fromPretrained(source: PretrainedSource | ModelFiles, options: FromPretrainedOptions = {}): Promise<M> {
+  async fromPretrained<T extends PreTrainedModel = M>(source: PretrainedSource | ModelFiles, options: FromPretrainedOptions = {}): Promise<T> {
     const files = resolveSource(`${this.task}.fromPretrained`, source);
     const config = options.config ?? AutoConfig.fromDict({ ...(await readConfigDict(files)), ...(options.configOverrides ?? {}) });
-    const cls = this.modelClassFor(config.modelType) as unknown as { fromPretrained(s: ModelFiles, o: FromPretrainedOptions): Promise<M> };
+    const cls = this.modelClassFor(config.modelType) as unknown as { fromPretrained(s: ModelFiles, o: FromPretrainedOptions): Promise<T> };
     return await cls.fromPretrained(files, { ...options, config });
   }
 }
@@ -126,10 +127,14 @@ export const AutoModel = new AutoModelFactory<PreTrainedModel>("AutoModel", [
 /** A causal language model (GPT2LMHeadModel). */
 export const AutoModelForCausalLM = new AutoModelFactory<GPT2LMHeadModel>("AutoModelForCausalLM", [["gpt2", GPT2LMHeadModel]]);
 
-/** A sequence classifier (BertForSequenceClassification). */
+/** A sequence classifier (BertForSequenceClassification, GPT2ForSequenceClassification). */
+// Typed as BERT's (the common case); name the class for GPT-2: fromPretrained<GPT2ForSequenceClassification>(dir).
 export const AutoModelForSequenceClassification = new AutoModelFactory<BertForSequenceClassification>(
   "AutoModelForSequenceClassification",
-  [["bert", BertForSequenceClassification]],
+  [
+    ["bert", BertForSequenceClassification],
+    ["gpt2", GPT2ForSequenceClassification],
+  ],
 );
 
 /** A masked language model (BertForMaskedLM). */

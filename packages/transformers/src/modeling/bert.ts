@@ -4,7 +4,7 @@ import { ArgumentError, add, arange, fmtShape, isFloating, matmul, mul, ones, Sh
 import { BertConfig } from "../configuration/bert.js";
 import { type Activation, getActivation } from "./activations.js";
 import { extendedAttentionMask } from "./attention-utils.js";
-import { tokenLoss } from "./losses.js";
+import { sequenceClassificationLoss, tokenLoss } from "./losses.js";
 import { checkConfig, PreTrainedModel } from "./modeling-utils.js";
 
 export interface BertForwardOptions {
@@ -338,23 +338,7 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
   forward(inputIds: Tensor | null, options: BertClassificationOptions = {}): SequenceClassifierOutput {
     const out = this.bert.call(inputIds, options);
     const logits = this.classifier.call(this.dropout.call(out.poolerOutput as Tensor));
-    let loss: Tensor | null = null;
-    const labels = options.labels;
-    if (labels) {
-      const n = this.config.numLabels;
-      // transformers infers problem_type once from the labels and stores it in the config.
-      if (this.config.problemType === null) {
-        this.config.problemType =
-          n === 1 ? "regression" : !isFloating(labels.dtype) ? "single_label_classification" : "multi_label_classification";
-      }
-      if (this.config.problemType === "regression") {
-        loss = F.mseLoss(n === 1 ? logits.reshape(-1) : logits, (n === 1 ? labels.reshape(-1) : labels).to({ dtype: logits.dtype }));
-      } else if (this.config.problemType === "single_label_classification") {
-        loss = F.crossEntropy(logits.reshape(-1, n), labels.reshape(-1).to({ dtype: "int64" }));
-      } else {
-        loss = F.binaryCrossEntropyWithLogits(logits, labels.to({ dtype: logits.dtype }));
-      }
-    }
+    const loss = options.labels ? sequenceClassificationLoss(logits, options.labels, this.config) : null;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
 }

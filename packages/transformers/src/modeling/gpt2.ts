@@ -207,7 +207,7 @@ function initGPT2(model: Module, config: GPT2Config): void {
   }
 }
 
-abstract class GPT2PreTrainedModel extends PreTrainedModel {
+export abstract class GPT2PreTrainedModel extends PreTrainedModel {
   static override baseModelPrefix = "transformer";
   static override configClass = GPT2Config;
   // Old files carry the causal-mask buffers h.N.attn.bias and h.N.attn.masked_bias.

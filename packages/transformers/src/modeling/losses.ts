@@ -1,5 +1,6 @@
 import { F } from "@dl/nn";
-import { fmtShape, ShapeError, type Tensor } from "@dl/tensor";
+import { fmtShape, isFloating, ShapeError, type Tensor } from "@dl/tensor";
+import type { PretrainedConfig } from "../configuration/configuration-utils.js";
 
 /**
  * Hugging Face's causal LM loss: cross-entropy of logits[:, :-1] against labels[:, 1:] (the model
@@ -31,4 +32,24 @@ export function tokenLoss(logits: Tensor, labels: Tensor, ignoreIndex = -100): T
     );
   }
   return F.crossEntropy(logits.reshape(-1, V), labels.reshape(-1).to({ dtype: "int64", device: logits.device }), { ignoreIndex });
+}
+
+/**
+ * transformers' sequence-classification loss (ForSequenceClassificationLoss) on logits [B, numLabels]:
+ * problem_type is inferred once from the labels and stored in the config (regression for one label,
+ * single-label for integer labels, multi-label otherwise), then MSE, cross-entropy or BCE-with-logits.
+ */
+export function sequenceClassificationLoss(logits: Tensor, labels: Tensor, config: PretrainedConfig): Tensor {
+  const n = config.numLabels;
+  if (config.problemType === null) {
+    config.problemType = n === 1 ? "regression" : !isFloating(labels.dtype) ? "single_label_classification" : "multi_label_classification";
+  }
+  const y = labels.to({ device: logits.device });
+  if (config.problemType === "regression") {
+    return F.mseLoss(n === 1 ? logits.reshape(-1) : logits, (n === 1 ? y.reshape(-1) : y).to({ dtype: logits.dtype }));
+  }
+  if (config.problemType === "single_label_classification") {
+    return F.crossEntropy(logits.reshape(-1, n), y.reshape(-1).to({ dtype: "int64" }));
+  }
+  return F.binaryCrossEntropyWithLogits(logits, y.to({ dtype: logits.dtype }));
 }
