@@ -10,7 +10,8 @@ export {
 export { BertConfig, type BertConfigOptions } from "./configuration/bert.js";
 export { COMMON_FIELDS, type FieldSpec, PretrainedConfig } from "./configuration/configuration-utils.js";
 export { GPT2Config, type GPT2ConfigOptions } from "./configuration/gpt2.js";
-export { type CausalLM, type GenerateOptions, generate, type Streamer } from "./generation/generate.js";
+export { type BeamSearchOutput, beamSearch } from "./generation/beam-search.js";
+export { type CausalLM, type GenerateOptions, type GenerateOutput, generate, type Streamer } from "./generation/generate.js";
 export { type FileContents, type ModelFiles, type PretrainedSource, resolveSource, type SaveTarget } from "./hub/source.js";
 export { ACT2FN, type Activation, getActivation } from "./modeling/activations.js";
 export { causalMask, dtypeMin, extendedAttentionMask } from "./modeling/attention-utils.js";

@@ -218,6 +218,8 @@ export interface PretrainedConfig {
   minLength: number;
   doSample: boolean;
   numBeams: number;
+  earlyStopping: boolean | "never";
+  lengthPenalty: number;
   temperature: number;
   topK: number;
   topP: number;

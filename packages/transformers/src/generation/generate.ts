@@ -16,6 +16,7 @@ import {
   tidy,
 } from "@dl/tensor";
 import type { PretrainedConfig } from "../configuration/configuration-utils.js";
+import { beamSearch } from "./beam-search.js";
 
 /** Receives each step's new tokens (one per batch row), then end(): Hugging Face's streamer, or a plain callback. */
 export type Streamer = ((tokens: number[]) => void) | { put(tokens: number[]): void; end?(): void };
@@ -49,6 +50,25 @@ export interface GenerateOptions {
   streamer?: Streamer;
   /** Reuse the keys and values of earlier steps (default true); false recomputes the whole sequence each step. */
   useCache?: boolean;
+  /** Beam search with this many beams when > 1 (default config.numBeams, 1). */
+  numBeams?: number;
+  /** Beam search: finished hypotheses score sum(log-probs) / length ** lengthPenalty (default config.lengthPenalty, 1). */
+  lengthPenalty?: number;
+  /** Beam search: true stops at numBeams finished hypotheses, false on transformers' heuristic, "never" when none can improve (default false). */
+  earlyStopping?: boolean | "never";
+  /** Beam search: hypotheses returned per input row, best first (<= numBeams; default 1). */
+  numReturnSequences?: number;
+  /** Return { sequences, sequencesScores } instead of the tokens alone. */
+  returnDictInGenerate?: boolean;
+  /** With returnDictInGenerate and beams: fill sequencesScores (each returned hypothesis' score). */
+  outputScores?: boolean;
+}
+
+/** generate's result with returnDictInGenerate: the tokens and, for beam search with outputScores, their scores. */
+export interface GenerateOutput {
+  sequences: Tensor;
+  /** [B * numReturnSequences] float32 (beam search with outputScores), else null. */
+  sequencesScores: Tensor | null;
 }
 
 /** What generate needs of a model: a causal LM forward with a KV cache. */
@@ -74,8 +94,20 @@ export interface CausalLM {
  * rows continue as unpadded ones, a KV cache so each step feeds only the new token, and per-row
  * stopping on EOS (finished rows get padTokenId). Returns [B, T + new] int64.
  */
-export async function generate(model: CausalLM, inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor> {
+export function generate(model: CausalLM, inputIds: Tensor, options: GenerateOptions & { returnDictInGenerate: true }): Promise<GenerateOutput>;
+export function generate(model: CausalLM, inputIds: Tensor, options?: GenerateOptions): Promise<Tensor>;
+export async function generate(model: CausalLM, inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor | GenerateOutput> {
   const op = "generate";
+  if ((options.numBeams ?? model.config.numBeams ?? 1) !== 1) {
+    const out = await beamSearch(model, inputIds, options);
+    const keepScores = options.returnDictInGenerate === true && options.outputScores === true;
+    if (!keepScores) out.sequencesScores.dispose();
+    if (!options.returnDictInGenerate) return out.sequences;
+    return { sequences: out.sequences, sequencesScores: keepScores ? out.sequencesScores : null };
+  }
+  if ((options.numReturnSequences ?? model.config.numReturnSequences ?? 1) !== 1) {
+    throw new ArgumentError(op, `numReturnSequences > 1 needs beam search (numBeams >= numReturnSequences), got ${options.numReturnSequences}`);
+  }
   if (inputIds.ndim !== 2) throw new ShapeError(op, `inputIds must be [batch, seq], got ${fmtShape(inputIds.shape)}`);
   const [B, T] = inputIds.shape as [number, number];
   const cfg = model.config;
@@ -167,7 +199,8 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
   }
   if (streamer && typeof streamer !== "function") streamer.end?.();
   const L = seqs[0]?.length ?? 0;
-  return fromHost(seqs.flat(), [B, L], { dtype: "int64", device });
+  const sequences = fromHost(seqs.flat(), [B, L], { dtype: "int64", device });
+  return options.returnDictInGenerate ? { sequences, sequencesScores: null } : sequences;
 }
 
 function disposeCache(cache: [Tensor, Tensor][]): void {

@@ -16,7 +16,7 @@ import {
   zeros,
 } from "@dl/tensor";
 import { GPT2Config } from "../configuration/gpt2.js";
-import { type GenerateOptions, generate } from "../generation/generate.js";
+import { type GenerateOptions, type GenerateOutput, generate } from "../generation/generate.js";
 import { type Activation, getActivation } from "./activations.js";
 import { causalMask, dtypeMin, extendedAttentionMask } from "./attention-utils.js";
 import { Conv1D } from "./conv1d.js";
@@ -330,8 +330,10 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     return { loss, logits, pastKeyValues: out.pastKeyValues, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
 
-  /** Greedy or sampled continuation of inputIds with a KV cache (see GenerateOptions). */
-  generate(inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor> {
+  /** Greedy, sampled or beam-search continuation of inputIds with a KV cache (see GenerateOptions). */
+  generate(inputIds: Tensor, options: GenerateOptions & { returnDictInGenerate: true }): Promise<GenerateOutput>;
+  generate(inputIds: Tensor, options?: GenerateOptions): Promise<Tensor>;
+  generate(inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor | GenerateOutput> {
     return generate(this, inputIds, options);
   }
 }
