@@ -140,6 +140,16 @@ it("bad input: no generate on the base model, a bad mask, a cache too short for 
   const ids = tensor([[1, 2]], { dtype: "int64" });
   await expect(seq.generate(ids)).rejects.toThrow(DLError);
   await expect(seq.generate(ids)).rejects.toThrow(/PeftModel\.generate.*base model \(Sequential\) has no generate/);
+  // a generate() of its own but no Hugging Face-style forward: the prompt could not reach it
+  class Custom extends Sequential {
+    generate(): Promise<Tensor> {
+      return Promise.resolve(tensor([0]));
+    }
+  }
+  const custom = getPeftModel(new Custom(new Embedding(11, 6), new Linear(6, 4)), new PromptTuningConfig({ numVirtualTokens: 2 }));
+  await expect(custom.generate(ids)).rejects.toThrow(/PROMPT_TUNING generation needs a @dl\/transformers-style model/);
+  const seq2seq = getPeftModel(await load(), new PromptTuningConfig({ numVirtualTokens: 2, numTransformerSubmodules: 2 }));
+  await expect(seq2seq.generate(ids)).rejects.toThrow(/numTransformerSubmodules 2/);
   const peft = await loadPeft("prefix");
   await expect(peft.generate(fromSpec(fx.ids), { attentionMask: tensor([[1, 1]], { dtype: "int64" }) })).rejects.toThrow(ShapeError);
   await expect(peft.generate(tensor([1, 2, 3], { dtype: "int64" }))).rejects.toThrow(ShapeError);
