@@ -98,7 +98,7 @@ it("numBeams 1 is greedy, unchanged; bad beam arguments are ArgumentErrors", asy
     [{ numBeams: 2, earlyStopping: "always" as never }, /earlyStopping must be true, false or "never"/],
     [{ numBeams: 2, streamer: () => {} }, /streamer cannot be used with beam search/],
     [{ numBeams: 2, maxNewTokens: 0 }, /maxNewTokens must be an integer >= 1/],
-    [{ numReturnSequences: 2 }, /numReturnSequences > 1 needs beam search/],
+    [{ numReturnSequences: 2 }, /numReturnSequences 2 needs beam search/],
   ];
   for (const [o, re] of bad) {
     const p = generate(m, prompt, o);

@@ -105,9 +105,8 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
     if (!options.returnDictInGenerate) return out.sequences;
     return { sequences: out.sequences, sequencesScores: keepScores ? out.sequencesScores : null };
   }
-  if ((options.numReturnSequences ?? model.config.numReturnSequences ?? 1) !== 1) {
-    throw new ArgumentError(op, `numReturnSequences > 1 needs beam search (numBeams >= numReturnSequences), got ${options.numReturnSequences}`);
-  }
+  const nrs = options.numReturnSequences ?? model.config.numReturnSequences ?? 1;
+  if (nrs !== 1) throw new ArgumentError(op, `numReturnSequences ${nrs} needs beam search (numBeams >= numReturnSequences); greedy and sampling return one sequence per row`);
   if (inputIds.ndim !== 2) throw new ShapeError(op, `inputIds must be [batch, seq], got ${fmtShape(inputIds.shape)}`);
   const [B, T] = inputIds.shape as [number, number];
   const cfg = model.config;
