@@ -110,7 +110,10 @@ export class AutoModelFactory<M extends PreTrainedModel = PreTrainedModel> {
   }
 
   /** Loads a model from Hugging Face files, choosing the class by config.json's model_type. */
-  async fromPretrained<T extends PreTrainedModel = M>(source: PretrainedSource | ModelFiles, options: FromPretrainedOptions = {}): Promise<T> {
+  async fromPretrained<T extends PreTrainedModel = M>(
+    source: PretrainedSource | ModelFiles,
+    options: FromPretrainedOptions = {},
+  ): Promise<T> {
     const files = resolveSource(`${this.task}.fromPretrained`, source);
     const config = options.config ?? AutoConfig.fromDict({ ...(await readConfigDict(files)), ...(options.configOverrides ?? {}) });
     const cls = this.modelClassFor(config.modelType) as unknown as { fromPretrained(s: ModelFiles, o: FromPretrainedOptions): Promise<T> };

@@ -1,5 +1,19 @@
 import { noGrad } from "@dl/autograd";
-import { ArgumentError, cat, cumsum, eq, fmtShape, fromHost, indexSelect, maskedFill, ones, ShapeError, sub, type Tensor, tidy } from "@dl/tensor";
+import {
+  ArgumentError,
+  cat,
+  cumsum,
+  eq,
+  fmtShape,
+  fromHost,
+  indexSelect,
+  maskedFill,
+  ones,
+  ShapeError,
+  sub,
+  type Tensor,
+  tidy,
+} from "@dl/tensor";
 import type { CausalLM, GenerateOptions } from "./generate.js";
 
 /** What beam search returns: [B * numReturnSequences, L] tokens and each hypothesis' score [B * numReturnSequences]. */
@@ -46,7 +60,8 @@ function beamOptions(model: CausalLM, options: GenerateOptions, T: number) {
     throw new ArgumentError(op, `earlyStopping must be true, false or "never", got ${JSON.stringify(earlyStopping)}`);
   }
   const maxNew = options.maxNewTokens ?? (options.maxLength !== undefined ? options.maxLength - T : 20);
-  if (!Number.isInteger(maxNew) || maxNew < 1) throw new ArgumentError(op, `maxNewTokens must be an integer >= 1 for beam search, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 1)
+    throw new ArgumentError(op, `maxNewTokens must be an integer >= 1 for beam search, got ${maxNew}`);
   const penalty = options.repetitionPenalty ?? 1;
   if (!(penalty > 0)) throw new ArgumentError(op, `repetitionPenalty must be > 0, got ${penalty}`);
   const eosRaw = options.eosTokenId !== undefined ? options.eosTokenId : cfg.eosTokenId;
@@ -97,11 +112,7 @@ export async function beamSearch(model: CausalLM, inputIds: Tensor, options: Gen
     finished.push(Array.from({ length: nb }, () => ({ tokens: [...prompt], score: NEG, finished: false })));
   }
   const rowMask = (r: number) => mask0.slice(Math.floor(r / nb) * T, (Math.floor(r / nb) + 1) * T);
-  let mask: Tensor = fromHost(
-    Array.from({ length: R }, (_, r) => rowMask(r)).flat(),
-    [R, T],
-    { dtype: "int64", device },
-  );
+  let mask: Tensor = fromHost(Array.from({ length: R }, (_, r) => rowMask(r)).flat(), [R, T], { dtype: "int64", device });
   const unsatisfied = new Array<boolean>(B).fill(true);
   let past: [Tensor, Tensor][] | null = null;
   const wasTraining = model.training;

@@ -94,7 +94,11 @@ export interface CausalLM {
  * rows continue as unpadded ones, a KV cache so each step feeds only the new token, and per-row
  * stopping on EOS (finished rows get padTokenId). Returns [B, T + new] int64.
  */
-export function generate(model: CausalLM, inputIds: Tensor, options: GenerateOptions & { returnDictInGenerate: true }): Promise<GenerateOutput>;
+export function generate(
+  model: CausalLM,
+  inputIds: Tensor,
+  options: GenerateOptions & { returnDictInGenerate: true },
+): Promise<GenerateOutput>;
 export function generate(model: CausalLM, inputIds: Tensor, options?: GenerateOptions): Promise<Tensor>;
 export async function generate(model: CausalLM, inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor | GenerateOutput> {
   const op = "generate";
@@ -106,7 +110,11 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
     return { sequences: out.sequences, sequencesScores: keepScores ? out.sequencesScores : null };
   }
   const nrs = options.numReturnSequences ?? model.config.numReturnSequences ?? 1;
-  if (nrs !== 1) throw new ArgumentError(op, `numReturnSequences ${nrs} needs beam search (numBeams >= numReturnSequences); greedy and sampling return one sequence per row`);
+  if (nrs !== 1)
+    throw new ArgumentError(
+      op,
+      `numReturnSequences ${nrs} needs beam search (numBeams >= numReturnSequences); greedy and sampling return one sequence per row`,
+    );
   if (inputIds.ndim !== 2) throw new ShapeError(op, `inputIds must be [batch, seq], got ${fmtShape(inputIds.shape)}`);
   const [B, T] = inputIds.shape as [number, number];
   const cfg = model.config;
