@@ -24,6 +24,7 @@ interface Case {
   length_penalty?: number;
   early_stopping?: boolean | "never";
   num_return_sequences?: number;
+  repetition_penalty?: number;
   sequences: { shape: number[]; data: number[] };
   scores: { dtype: string; shape: number[]; data: number[] };
 }
@@ -36,12 +37,13 @@ const optionsOf = (c: Case): GenerateOptions => ({
   lengthPenalty: c.length_penalty ?? 1,
   earlyStopping: c.early_stopping ?? false,
   numReturnSequences: c.num_return_sequences ?? 1,
+  repetitionPenalty: c.repetition_penalty ?? 1,
 });
 
 describeEachBackend("beam search vs the PyTorch reference", () => {
   const load = () => GPT2LMHeadModel.fromPretrained(model("gpt2"), { device: getDefaultDevice(), warn: () => {} });
 
-  it("sequences and scores for numBeams 2/3, lengthPenalty 1/0.5/0/2, earlyStopping true/false/never, with an EOS", async () => {
+  it("sequences and scores for numBeams 2/3, lengthPenalty 1/0.5/0/2, earlyStopping true/false/never, an EOS, a repetition penalty", async () => {
     const m = await load();
     for (const c of bs.cases as Case[]) {
       const out = await m.generate(fromSpec(bs.prompt), { ...optionsOf(c), returnDictInGenerate: true, outputScores: true });
