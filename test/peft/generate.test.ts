@@ -127,6 +127,22 @@ describeEachBackend("generate through prompt- and prefix-tuned GPT-2 vs the PyTo
   });
 });
 
+it("beam search runs through the same seam: cached = uncached, a left-padded row = the row alone", async () => {
+  for (const kind of ["prompt", "prefix"] as const) {
+    const peft = await loadPeft(kind);
+    const opts = { maxNewTokens: 4, numBeams: 3, eosTokenId: null, attentionMask: fromSpec(fx.batch_mask) };
+    const cached = await peft.generate(fromSpec(fx.batch_ids), opts);
+    expect(rows(await peft.generate(fromSpec(fx.batch_ids), { ...opts, useCache: false }))).toEqual(rows(cached));
+    const alone = await peft.generate(fromSpec(fx.batch_ids).narrow(0, 0, 1).narrow(1, 2, 4), { ...opts, attentionMask: null });
+    expect(rows(alone)[0]).toEqual(rows(cached)[0]?.slice(2));
+    const dict = await peft.generate(fromSpec(fx.batch_ids), { ...opts, returnDictInGenerate: true });
+    expect(rows(dict.sequences)).toEqual(rows(cached));
+    // the adapter is in the beams: without it the base model's beams differ
+    const plain = await peft.disableAdapter(() => peft.generate(fromSpec(fx.batch_ids), opts));
+    expect(rows(plain)).not.toEqual(rows(cached));
+  }
+});
+
 it("LoRA generates through the base model's generate, with its layers wrapped in place", async () => {
   const peft = await PeftModel.fromPretrained(await load(), fixtureDir("gpt2-lora"));
   const ids = fromSpec(fx.ids);

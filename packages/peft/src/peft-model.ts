@@ -1,6 +1,6 @@
 import { Embedding, load, Module, ModuleDict, save } from "@dl/nn";
 import { ArgumentError, add, arange, cat, DLError, fmtShape, full, getDefaultDevice, ones, ShapeError, type Tensor } from "@dl/tensor";
-import { type CausalLM, type GenerateOptions, generate, type PretrainedConfig } from "@dl/transformers";
+import { type CausalLM, type GenerateOptions, type GenerateOutput, generate, type PretrainedConfig } from "@dl/transformers";
 import { configFromDict, type PeftConfig, PrefixTuningConfig, type PromptTuningConfig } from "./config.js";
 import { type AdapterSource, CONFIG_NAME, readFile, SAFETENSORS_WEIGHTS_NAME, WEIGHTS_NAME, writeFiles } from "./io.js";
 import { LoraModel } from "./lora/model.js";
@@ -231,14 +231,16 @@ export class PeftModel<M extends Module = Module> extends Module {
 
   /**
    * Greedy or sampled continuation of inputIds (PEFT's PeftModelForCausalLM.generate), with
-   * @dl/transformers' generate and its options (KV cache, left padding, sampling, EOS). LoRA (or a
+   * @dl/transformers' generate and its options (KV cache, left padding, sampling, beams, EOS). LoRA (or a
    * disabled adapter) runs the base model's generate, whose layers are wrapped in place. Prompt
    * tuning feeds [prompt; wte(prompt ids)] on the first step, prefix tuning starts from the
    * per-layer prefix as the cache; later steps feed one token against the cache. The attention mask
    * gets n leading ones and the real tokens' positions start at n: cumsum(mask) - 1 + n, so a
    * left-padded row continues as it would alone. Returns [B, T + new] int64 (no virtual tokens).
    */
-  generate(inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor> {
+  generate(inputIds: Tensor, options: GenerateOptions & { returnDictInGenerate: true }): Promise<GenerateOutput>;
+  generate(inputIds: Tensor, options?: GenerateOptions): Promise<Tensor>;
+  generate(inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor | GenerateOutput> {
     const op = "PeftModel.generate";
     const base = this.getBaseModel() as unknown as HFLike & { generate?: unknown; config?: unknown };
     if (typeof base.generate !== "function") {
@@ -251,7 +253,7 @@ export class PeftModel<M extends Module = Module> extends Module {
     }
     const config = this.activePeftConfig;
     if (!config.isPromptLearning || this._disabled)
-      return (base.generate as (i: Tensor, o: GenerateOptions) => Promise<Tensor>)(inputIds, options);
+      return (base.generate as (i: Tensor, o: GenerateOptions) => Promise<Tensor | GenerateOutput>)(inputIds, options);
     if (!isHF(this.getBaseModel()) || typeof base.config !== "object" || base.config === null) {
       return Promise.reject(
         new DLError(
