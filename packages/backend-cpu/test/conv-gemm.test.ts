@@ -1,24 +1,13 @@
 import type { StridedRef, WindowGeometry } from "@dl/tensor";
 import { describe, expect, it } from "vitest";
 import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "../src/fused/conv-gemm.js";
+import { values32 as values } from "./values.js";
 
 // The implicit-GEMM conv2d forward, weight gradient and input gradient against direct float64 sums, over geometries that
 // exercise its edges: ragged pixel panels (ho*wo not a multiple of 8), output channels not a
 // multiple of 4, several k-blocks (C*kh*kw > 256) and pixel blocks (ho*wo > 256; the weight
 // gradient's k dimension), taps not a multiple of 8, stride,
 // dilation, asymmetric padding, strided (non-contiguous) input and weight views, no bias.
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 const contiguous = (shape: number[]) => shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
 

@@ -1,23 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { gemvF32 } from "../src/gemv.js";
 import { matmul } from "../src/matmul.js";
+import { values32 as values } from "./values.js";
 
 // The matrix-vector kernels (wasm/gemv.wat) against float64 sums, for both layouts of B (rows of
 // W^T: x @ W^T as nn.Linear; rows of W: x @ W as GPT-2's Conv1D), over sizes that exercise their
 // edges: K not a multiple of 8 (the dot kernel's tail), N not a multiple of 4 (the padded row
 // updates), several blocks of B (more than 256 KiB), strided A and B views, 1-4 rows.
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 function reference(a: (m: number, k: number) => number, b: (k: number, j: number) => number, rows: number, K: number, N: number) {
   const out = new Float64Array(rows * N);

@@ -9,22 +9,11 @@ import { conv2dGemm, conv2dInputGradGemm, conv2dWeightGradGemm } from "../src/fu
 import { gemm, matmul } from "../src/matmul.js";
 import { getNumThreads, setNumThreads, threadStats, threadsReady } from "../src/threads/pool.js";
 import { setThreadMinWork, threadMinWork } from "../src/threads/runner.js";
+import { values } from "./values.js";
 
 // The thread pool gives the same bits as one thread: matmul (float32 and float64, strided,
 // batched, several k-blocks, row groups and column blocks, ragged edges) and the three implicit-GEMM
 // convolution kernels, computed with 1 and with 2 threads (every product through the pool).
-
-function values(n: number, seed: number, dtype: "float32" | "float64" = "float32"): Float32Array | Float64Array {
-  const out = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 const contiguous = (shape: number[]) => shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
 const ref = (data: HostArray, shape: number[], strides = contiguous(shape), offset = 0): StridedRef => ({
