@@ -92,7 +92,8 @@ export default [
     name: "GPT-2 inference: @dl/transformers (AutoTokenizer, GPT2LMHeadModel.fromPretrained, generate) + cpu",
     path: "tooling/size/gpt2-inference.js",
     // 108.4 kB measured; @huggingface/tokenizers (all its normalizers, pre-tokenizers, models, decoders) is part of it.
-    limit: "109.3 kB",
+    // 111.1 kB with beam search in generate (generation/beam-search.ts, +1.8 kB).
+    limit: "111.5 kB",
     gzip: true,
     modifyEsbuildConfig: sizeLimitWorkspace,
   },
