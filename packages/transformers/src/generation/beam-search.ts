@@ -1,19 +1,5 @@
-import { noGrad } from "@dl/autograd";
-import {
-  ArgumentError,
-  cat,
-  cumsum,
-  eq,
-  fmtShape,
-  fromHost,
-  indexSelect,
-  maskedFill,
-  ones,
-  ShapeError,
-  sub,
-  type Tensor,
-  tidy,
-} from "@dl/tensor";
+import { ArgumentError, fmtShape, fromHost, indexSelect, ShapeError, type Tensor } from "@dl/tensor";
+import { decodeStep, disposeCache, extendMask, type KVCache } from "./decode-step.js";
 import type { CausalLM, GenerateOptions } from "./generate.js";
 
 /** What beam search returns: [B * numReturnSequences, L] tokens and each hypothesis' score [B * numReturnSequences]. */
@@ -114,36 +100,16 @@ export async function beamSearch(model: CausalLM, inputIds: Tensor, options: Gen
   const rowMask = (r: number) => mask0.slice(Math.floor(r / nb) * T, (Math.floor(r / nb) + 1) * T);
   let mask: Tensor = fromHost(Array.from({ length: R }, (_, r) => rowMask(r)).flat(), [R, T], { dtype: "int64", device });
   const unsatisfied = new Array<boolean>(B).fill(true);
-  let past: [Tensor, Tensor][] | null = null;
+  let past: KVCache | null = null;
   const wasTraining = model.training;
   try {
     for (let cur = T; ; cur++) {
-      const feedLen = past ? 1 : cur;
-      const feed = fromHost(
-        running.flatMap((s) => s.slice(cur - feedLen)),
-        [R, feedLen],
-        { dtype: "int64", device },
-      );
-      const stepMask = mask;
-      const pastIn = past;
-      const result = tidy(() =>
-        noGrad(() => {
-          const cs = sub(cumsum(stepMask, 1), 1);
-          const pos = maskedFill(cs, eq(stepMask, 0), 1).narrow(1, cur - feedLen, feedLen);
-          const out = model.call(feed, { attentionMask: stepMask, positionIds: pos, pastKeyValues: pastIn, useCache, logitsToKeep: 1 });
-          const V = out.logits.shape[2] as number;
-          const last: Tensor = out.logits.narrow(1, (out.logits.shape[1] as number) - 1, 1).reshape(R, V);
-          return { last, past: out.pastKeyValues };
-        }),
-      );
-      feed.dispose();
-      if (pastIn) disposeCache(pastIn);
+      const result = decodeStep(model, running, mask, past, useCache);
       past = null;
-      const V = result.last.shape[1] as number;
-      const logits = await result.last.to({ dtype: "float32" }).data();
-      result.last.dispose();
-      const newPast = useCache ? result.past : null;
-      if (!useCache && result.past) disposeCache(result.past);
+      const V = result.logits.shape[1] as number;
+      const logits = await result.logits.to({ dtype: "float32" }).data();
+      result.logits.dispose();
+      const newPast = result.past;
 
       const parents: number[] = [];
       let allHit = true;
@@ -192,9 +158,7 @@ export async function beamSearch(model: CausalLM, inputIds: Tensor, options: Gen
         index.dispose();
         disposeCache(newPast);
       }
-      const oldMask = mask;
-      mask = cat([mask, ones([R, 1], { dtype: "int64", device })], 1);
-      oldMask.dispose();
+      mask = extendMask(mask);
 
       // Can a running beam still beat the worst finished hypothesis of its row?
       const len = earlyStopping === "never" && lengthPenalty > 0 ? maxLength - T : cur + 1 - T;
@@ -282,11 +246,4 @@ function topContinuations(
     }
   }
   return vals.map((logProb, i) => ({ beam: Math.floor((idx[i] as number) / V), token: (idx[i] as number) % V, logProb, hits: false }));
-}
-
-function disposeCache(cache: [Tensor, Tensor][]): void {
-  for (const [k, v] of cache) {
-    k.dispose();
-    v.dispose();
-  }
 }

@@ -1,22 +1,7 @@
-import { noGrad } from "@dl/autograd";
-import {
-  ArgumentError,
-  cat,
-  cumsum,
-  defaultGenerator,
-  eq,
-  fmtShape,
-  fromHost,
-  Generator,
-  maskedFill,
-  ones,
-  ShapeError,
-  sub,
-  type Tensor,
-  tidy,
-} from "@dl/tensor";
+import { ArgumentError, defaultGenerator, fmtShape, fromHost, Generator, ones, ShapeError, type Tensor } from "@dl/tensor";
 import type { PretrainedConfig } from "../configuration/configuration-utils.js";
 import { beamSearch } from "./beam-search.js";
+import { decodeStep, disposeCache, extendMask, type KVCache } from "./decode-step.js";
 
 /** Receives each step's new tokens (one per batch row), then end(): Hugging Face's streamer, or a plain callback. */
 export type Streamer = ((tokens: number[]) => void) | { put(tokens: number[]): void; end?(): void };
@@ -149,35 +134,15 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
     throw new ShapeError(op, `attentionMask must be [${B}, ${T}] like inputIds, got ${fmtShape(mask.shape)}`);
   }
   const done = new Array<boolean>(B).fill(false);
-  let past: [Tensor, Tensor][] | null = null;
+  let past: KVCache | null = null;
   const wasTraining = model.training;
   try {
     for (let step = 0; step < maxNew; step++) {
-      const L = seqs[0]?.length ?? 0;
-      const feedLen: number = past ? 1 : L;
-      const feed = fromHost(
-        seqs.flatMap((s) => s.slice(L - feedLen)),
-        [B, feedLen],
-        { dtype: "int64", device },
-      );
-      const result: { last: Tensor; past: [Tensor, Tensor][] | null } = tidy(() =>
-        noGrad((): { last: Tensor; past: [Tensor, Tensor][] | null } => {
-          // Hugging Face's position ids: cumsum(mask) - 1, with 1 at padded positions.
-          const cs = sub(cumsum(mask, 1), 1);
-          const pos = maskedFill(cs, eq(mask, 0), 1).narrow(1, L - feedLen, feedLen);
-          const out = model.call(feed, { attentionMask: mask, positionIds: pos, pastKeyValues: past, useCache, logitsToKeep: 1 });
-          const V = out.logits.shape[2] as number;
-          const last: Tensor = out.logits.narrow(1, (out.logits.shape[1] as number) - 1, 1).reshape(B, V);
-          return { last, past: out.pastKeyValues };
-        }),
-      );
-      feed.dispose();
-      if (past) disposeCache(past);
-      past = useCache ? result.past : null;
-      if (!useCache && result.past) disposeCache(result.past);
-      const V = result.last.shape[1] as number;
-      const scores = Float64Array.from(await result.last.to({ dtype: "float32" }).data());
-      result.last.dispose();
+      const result = decodeStep(model, seqs, mask, past, useCache);
+      past = result.past;
+      const V = result.logits.shape[1] as number;
+      const scores = Float64Array.from(await result.logits.to({ dtype: "float32" }).data());
+      result.logits.dispose();
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
         const row = scores.subarray(b * V, (b + 1) * V);
@@ -194,27 +159,19 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
         next.push(tok);
         (seqs[b] as number[]).push(tok);
       }
-      const oldMask = mask;
-      mask = cat([mask, ones([B, 1], { dtype: "int64", device })], 1);
-      oldMask.dispose();
+      mask = extendMask(mask);
       put?.(next);
       if (eos.length && done.every(Boolean)) break;
     }
   } finally {
     if (past) disposeCache(past);
+    mask.dispose();
     model.training = wasTraining;
   }
   if (streamer && typeof streamer !== "function") streamer.end?.();
   const L = seqs[0]?.length ?? 0;
   const sequences = fromHost(seqs.flat(), [B, L], { dtype: "int64", device });
   return options.returnDictInGenerate ? { sequences, sequencesScores: null } : sequences;
-}
-
-function disposeCache(cache: [Tensor, Tensor][]): void {
-  for (const [k, v] of cache) {
-    k.dispose();
-    v.dispose();
-  }
 }
 
 function argmax(row: Float64Array): number {
