@@ -44,4 +44,12 @@ describeEachBackend("positional or options arguments", () => {
     manualSeed(3);
     same(x1, init.xavierNormal_(w(), { gain: 2 }));
   });
+
+  it("init.calculateFans: named and iterable as PyTorch's (fan_in, fan_out) tuple", () => {
+    const fans = init.calculateFans(empty(16, 3, 5, 5));
+    const [fanIn, fanOut] = fans;
+    expect([fanIn, fanOut]).toEqual([75, 400]);
+    expect(fans.fanIn).toBe(75);
+    expect(Object.keys(fans)).toEqual(["fanIn", "fanOut"]);
+  });
 });

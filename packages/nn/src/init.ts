@@ -1,5 +1,5 @@
 import { noGrad } from "@dl/autograd";
-import { ArgumentError, type Generator, ShapeError, type Tensor, eye, fromHost, normal, uniform } from "@dl/tensor";
+import { ArgumentError, type Generator, ShapeError, type Tensor, eye, fromHost, namedTuple, normal, uniform } from "@dl/tensor";
 
 /**
  * Parameter initialization (torch.nn.init). Each function fills a tensor in place without
@@ -26,11 +26,14 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
   }
 }
 
-/** fan_in and fan_out of a weight: [out, in, ...kernel] (PyTorch's _calculate_fan_in_and_fan_out). */
-export function calculateFans(t: Tensor): { fanIn: number; fanOut: number } {
+/**
+ * fan_in and fan_out of a weight: [out, in, ...kernel] (PyTorch's _calculate_fan_in_and_fan_out):
+ * `calculateFans(w).fanIn`, or `const [fanIn, fanOut] = calculateFans(w)` as the tuple.
+ */
+export function calculateFans(t: Tensor): { fanIn: number; fanOut: number } & Iterable<number> {
   if (t.ndim < 2) throw new ShapeError("init", `fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape [${t.shape.join(",")}])`);
   const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
-  return { fanIn: (t.shape[1] as number) * receptive, fanOut: (t.shape[0] as number) * receptive };
+  return namedTuple({ fanIn: (t.shape[1] as number) * receptive, fanOut: (t.shape[0] as number) * receptive });
 }
 
 const fill = (t: Tensor, src: Tensor): Tensor => noGrad(() => t.copy_(src));

@@ -48,6 +48,7 @@ export {
 export * from "./ops/arithmetic.js";
 export * from "./ops/math.js";
 export * from "./ops/compare.js";
+export { namedTuple } from "./ops/named-tuple.js";
 export * from "./ops/reduce.js";
 export * from "./ops/sort.js";
 export * from "./ops/linalg.js";
